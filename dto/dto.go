@@ -1,0 +1,61 @@
+// Package dto holds the request and response bodies of restauth's
+// endpoints. Field names are django-rest-auth's. Request structs are filled
+// by exact key (see the bind rules in the README) and checked with the
+// go-playground/validator rules in their `binding` tags; they carry no
+// logic.
+package dto
+
+// LoginRequest is the body of POST login/.
+type LoginRequest struct {
+	Username string `json:"username" binding:"max=4096"`
+	Email    string `json:"email" binding:"max=254,email"`
+	Password string `json:"password" binding:"required,max=4096"`
+}
+
+// TokenResponse answers a token-mode login.
+type TokenResponse struct {
+	Key string `json:"key"`
+}
+
+// DetailResponse is {"detail": "..."}.
+type DetailResponse struct {
+	Detail string `json:"detail"`
+}
+
+// PasswordResetRequest is the body of POST password/reset/.
+type PasswordResetRequest struct {
+	Email string `json:"email" binding:"required,max=254,email"`
+}
+
+// PasswordResetConfirmRequest is the body of POST password/reset/confirm/.
+type PasswordResetConfirmRequest struct {
+	UID          string `json:"uid" binding:"required,max=64"`
+	Token        string `json:"token" binding:"required,max=128"`
+	NewPassword1 string `json:"new_password1" binding:"required,max=4096"`
+	NewPassword2 string `json:"new_password2" binding:"required,max=4096"`
+}
+
+// PasswordChangeRequest is the body of POST password/change/. OldPassword
+// is read only when the old-password check is enabled.
+type PasswordChangeRequest struct {
+	OldPassword  *string `json:"old_password" binding:"max=4096"`
+	NewPassword1 string  `json:"new_password1" binding:"required,max=4096"`
+	NewPassword2 string  `json:"new_password2" binding:"required,max=4096"`
+}
+
+// UserDetails is the default representation of a user (GET user/).
+type UserDetails struct {
+	PK        uint   `json:"pk"`
+	Username  string `json:"username"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+}
+
+// UserDetailsUpdate holds the writable fields of user/. Nil means the key
+// was absent (PATCH leaves the column as it is).
+type UserDetailsUpdate struct {
+	Username  *string `json:"username" binding:"required,max=150,username"`
+	FirstName *string `json:"first_name" binding:"max=150"`
+	LastName  *string `json:"last_name" binding:"max=150"`
+}

@@ -1,0 +1,56 @@
+// Package models holds the GORM models restauth stores: the base User that
+// an app's own user struct embeds, and the rows restauth owns (tokens, and in
+// later features email addresses, social accounts and JWT records).
+package models
+
+import "time"
+
+// User is the base user. An app declares its own user struct that embeds
+// User and adds columns; restauth loads and saves that struct, so the app's
+// columns live in the same table:
+//
+//	type Customer struct {
+//		models.User
+//		CompanyName string `gorm:"size:100" json:"company_name"`
+//	}
+//
+// The JSON tags follow Django's field names. Password holds the encoded hash
+// and is never serialised.
+type User struct {
+	ID          uint       `gorm:"primaryKey" json:"pk"`
+	Username    string     `gorm:"size:150;not null" json:"username"`
+	Email       string     `gorm:"size:254;not null" json:"email"`
+	Password    string     `gorm:"size:255;not null" json:"-"`
+	FirstName   string     `gorm:"size:150;not null" json:"first_name"`
+	LastName    string     `gorm:"size:150;not null" json:"last_name"`
+	IsActive    bool       `gorm:"not null" json:"is_active"`
+	IsStaff     bool       `gorm:"not null" json:"is_staff"`
+	IsSuperuser bool       `gorm:"not null" json:"is_superuser"`
+	DateJoined  time.Time  `gorm:"not null" json:"date_joined"`
+	LastLogin   *time.Time `json:"last_login"`
+}
+
+// UserBase returns u itself. Because an app's struct embeds User, its
+// pointer has this method too, which is how restauth reaches the base fields
+// of any user type.
+func (u *User) UserBase() *User { return u }
+
+// UserModel is implemented by a pointer to any struct that embeds User.
+// restauth.New[U] checks that *U implements it.
+type UserModel interface {
+	UserBase() *User
+}
+
+// Token is one token-authentication credential: one row per login (per
+// device). Only the SHA-256 digest of the key is stored, so a leaked table
+// holds no usable credential.
+type Token struct {
+	ID        uint       `gorm:"primaryKey"`
+	Digest    string     `gorm:"size:64;not null;uniqueIndex"`
+	UserID    uint       `gorm:"not null;index"`
+	CreatedAt time.Time  `gorm:"not null"`
+	ExpiresAt *time.Time `gorm:"index"`
+}
+
+// TableName returns the table of Token rows.
+func (Token) TableName() string { return "restauth_tokens" }
