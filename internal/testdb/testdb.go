@@ -37,9 +37,10 @@ func SQLite(t testing.TB) *gorm.DB {
 	return db
 }
 
-// Postgres opens the database named by RESTAUTH_TEST_POSTGRES inside a new
-// schema dropped when the test ends. Without the variable it skips t.
-func Postgres(t testing.TB) *gorm.DB {
+// PostgresURL creates a new schema in the database named by
+// RESTAUTH_TEST_POSTGRES, drops it when the test ends, and returns a URL
+// whose search_path is that schema. Without the variable it skips t.
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(EnvPostgres)
 	if dsn == "" {
@@ -55,6 +56,12 @@ func Postgres(t testing.TB) *gorm.DB {
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
+	t.Cleanup(func() {
+		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
+		if sqlDB, err := admin.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("parse %s: %v", EnvPostgres, err)
@@ -62,16 +69,20 @@ func Postgres(t testing.TB) *gorm.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := gorm.Open(postgres.Open(u.String()), &gorm.Config{Logger: logger.Discard})
+	return u.String()
+}
+
+// Postgres opens a fresh schema (see PostgresURL). Without
+// RESTAUTH_TEST_POSTGRES it skips t.
+func Postgres(t testing.TB) *gorm.DB {
+	t.Helper()
+	dsn := PostgresURL(t)
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatalf("open postgres schema: %v", err)
 	}
 	t.Cleanup(func() {
 		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		if sqlDB, err := admin.DB(); err == nil {
 			_ = sqlDB.Close()
 		}
 	})

@@ -1,0 +1,86 @@
+package restauth_test
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/testdb"
+)
+
+// plainHasher costs nothing, so a login benchmark with it measures
+// everything but the password hash. Never use it outside benchmarks.
+type plainHasher struct{}
+
+func (plainHasher) Hash(pw string) (string, error) { return "plain$" + pw, nil }
+func (plainHasher) Verify(pw, enc string) (bool, error) {
+	return subtle.ConstantTimeCompare([]byte("plain$"+pw), []byte(enc)) == 1, nil
+}
+func (plainHasher) NeedsRehash(string) bool { return false }
+
+func benchEnv(b *testing.B, hasher restauth.PasswordHasher) *env {
+	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) { c.PasswordHasher = hasher })
+	e.user("bench", "bench@example.com")
+	e.r.GET("/baseline", func(c *gin.Context) { c.JSON(200, gin.H{"pk": 1, "username": "bench"}) })
+	return e
+}
+
+func serve(b *testing.B, h http.Handler, req func() *http.Request, want int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req())
+		if w.Code != want {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkUserGet is a token-authenticated GET user/: header parse,
+// digest, token lookup, user load, serialisation.
+func BenchmarkUserGet(b *testing.B) {
+	e := benchEnv(b, nil)
+	key := e.login("bench", goodPass)
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
+		r.Header.Set("Authorization", "Token "+key)
+		return r
+	}, 200)
+}
+
+// BenchmarkBaselineRoute is the same engine answering a route with no
+// auth and no database: the denominator of the ratios in the notes.
+func BenchmarkBaselineRoute(b *testing.B) {
+	e := benchEnv(b, nil)
+	serve(b, e.r, func() *http.Request { return httptest.NewRequest("GET", "/baseline", nil) }, 200)
+}
+
+// BenchmarkLoginNoHash is login/ with a free hasher: binding, user
+// lookup, last_login update, token insert, response.
+func BenchmarkLoginNoHash(b *testing.B) {
+	e := benchEnv(b, plainHasher{})
+	body := `{"username":"bench","password":"` + goodPass + `"}`
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("POST", "/rest-auth/login/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}, 200)
+}
+
+// BenchmarkLoginArgon2id is login/ with the default hasher, for the share
+// of the hash in a real login.
+func BenchmarkLoginArgon2id(b *testing.B) {
+	e := benchEnv(b, nil)
+	body := `{"username":"bench","password":"` + goodPass + `"}`
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("POST", "/rest-auth/login/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}, 200)
+}

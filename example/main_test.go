@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/restauth/restauth/internal/testdb"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func call(t *testing.T, method, url, body, token string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(res.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d %q is not JSON", method, url, res.StatusCode, raw)
+	}
+	return res.StatusCode, out
+}
+
+// walkthrough is the README's curl session: login, user (with the
+// profile field), the app's own protected route, logout.
+func walkthrough(t *testing.T, base string) {
+	code, body := call(t, "POST", base+"/rest-auth/login/", `{"username":"demo","password":"Sunny-Meadow-42"}`, "")
+	key, _ := body["key"].(string)
+	if code != 200 || len(key) != 40 {
+		t.Fatalf("login: %d %v", code, body)
+	}
+	code, body = call(t, "GET", base+"/rest-auth/user/", "", key)
+	if code != 200 || body["username"] != "demo" || body["email"] != "demo@example.com" {
+		t.Fatalf("user: %d %v", code, body)
+	}
+	if _, ok := body["nickname"]; !ok {
+		t.Fatalf("user/ lacks the profile field: %v", body)
+	}
+	code, body = call(t, "PATCH", base+"/rest-auth/user/", `{"nickname":"Dee"}`, key)
+	if code != 200 || body["nickname"] != "Dee" {
+		t.Fatalf("patch: %d %v", code, body)
+	}
+	code, body = call(t, "GET", base+"/api/profile", "", key)
+	if code != 200 || body["nickname"] != "Dee" {
+		t.Fatalf("profile: %d %v", code, body)
+	}
+	code, body = call(t, "POST", base+"/rest-auth/logout/", "", key)
+	if code != 200 || body["detail"] != "Successfully logged out." {
+		t.Fatalf("logout: %d %v", code, body)
+	}
+	code, _ = call(t, "GET", base+"/api/profile", "", key)
+	if code != 401 {
+		t.Fatalf("profile after logout: %d", code)
+	}
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestWalkthrough(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			vars := map[string]string{"SECRET_KEY": strings.Repeat("s", 40), "SITE_URL": "https://front.example"}
+			if db == "sqlite" {
+				vars["DATABASE_URL"] = "sqlite://" + filepath.Join(t.TempDir(), "ex.db")
+			} else {
+				vars["DATABASE_URL"] = testdb.PostgresURL(t)
+			}
+			var out lockedBuffer
+			if err := run(context.Background(), []string{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"}, env(vars), &out); err != nil {
+				t.Fatal(err)
+			}
+			a, err := newApp(env(vars), &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.close()
+			srv := httptest.NewServer(a.router)
+			defer srv.Close()
+			walkthrough(t, srv.URL)
+
+			// The console mailer prints the reset email with a SITE_URL link.
+			code, _ := call(t, "POST", srv.URL+"/rest-auth/password/reset/", `{"email":"demo@example.com"}`, "")
+			a.auth.Wait()
+			if code != 200 || !regexp.MustCompile(`https://front\.example/password/reset/confirm/[A-Za-z0-9_-]+/[0-9a-z]+-[0-9a-f]{64}/`).MatchString(out.String()) {
+				t.Fatalf("reset: %d; console:\n%s", code, out.String())
+			}
+		})
+	}
+}
+
+func TestBadEnvironment(t *testing.T) {
+	for _, vars := range []map[string]string{
+		{"DATABASE_URL": "mysql://x"},
+		{"DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "a.db"), "LOGOUT_ON_PASSWORD_CHANGE": "maybe"},
+		{"DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "b.db"), "SITE_URL": "not a url"},
+	} {
+		if _, err := newApp(env(vars), io.Discard); err == nil {
+			t.Errorf("newApp(%v) succeeded", vars)
+		}
+	}
+}
+
+// TestDefaults runs the built example with an empty environment, as
+// `go run ./example` does, and checks it serves on 127.0.0.1:8000 with a
+// SQLite file example.db in its working directory.
+func TestDefaults(t *testing.T) {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:8000", 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("127.0.0.1:8000 is taken by another program; free it to run this test")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "example")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	create := exec.Command(bin, "createuser", "demo", "demo@example.com", "Sunny-Meadow-42")
+	create.Dir, create.Env = dir, base
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("createuser: %v\n%s", err, out)
+	}
+	srv := exec.Command(bin)
+	srv.Dir, srv.Env = dir, base
+	var logs lockedBuffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = srv.Process.Signal(os.Interrupt)
+		_ = srv.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:8000", 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("example did not listen on 127.0.0.1:8000:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "example.db")); err != nil {
+		t.Fatalf("no example.db: %v", err)
+	}
+	walkthrough(t, "http://127.0.0.1:8000")
+}
