@@ -97,8 +97,12 @@ func (c *Catalog) AddMessages(lang string, messages map[string]string) error {
 func (c *Catalog) Text(accept string, m Message) string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	loc := i18n.NewLocalizer(c.bundle, accept, "en")
-	s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: m.ID, TemplateData: m.Data})
+	cfg := &i18n.LocalizeConfig{MessageID: m.ID, TemplateData: m.Data}
+	s, err := i18n.NewLocalizer(c.bundle, accept, "en").Localize(cfg)
+	if err != nil || s == "" {
+		// The chosen language may lack this key: fall back to English.
+		s, err = i18n.NewLocalizer(c.bundle, "en").Localize(cfg)
+	}
 	if err == nil && s != "" {
 		return s
 	}
