@@ -20,15 +20,20 @@ import (
 // nothing.
 func (e *env) snapshot() string {
 	e.t.Helper()
-	var users []map[string]any
-	var tokens []map[string]any
+	var users, tokens, addrs, confs []map[string]any
+	if err := e.db.Model(&models.EmailAddress{}).Order("id").Find(&addrs).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.Model(&models.EmailConfirmation{}).Order("id").Find(&confs).Error; err != nil {
+		e.t.Fatal(err)
+	}
 	if err := e.db.Model(&Customer{}).Order("id").Find(&users).Error; err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.db.Model(&models.Token{}).Order("id").Find(&tokens).Error; err != nil {
 		e.t.Fatal(err)
 	}
-	b, _ := json.Marshal([]any{users, tokens})
+	b, _ := json.Marshal([]any{users, tokens, addrs, confs})
 	return string(b)
 }
 
@@ -78,14 +83,14 @@ func TestBadInput(t *testing.T) {
 		{"2 MiB body", "application/json", big, 413, "Request body too large.", false, false},
 		{"top-level array", "application/json", `[1,2]`, 400, "", false, false},
 		{"top-level string", "application/json", `"alice"`, 400, "", false, false},
-		{"NUL bytes", "application/json", `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","first_name":"\u0000"}`, 400, "", true, false},
+		{"NUL bytes", "application/json", `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","first_name":"\u0000","password1":"\u0000","password2":"x","key":"\u0000"}`, 400, "", true, false},
 		{"10 kB username", "application/json", `{"username":"` + long + `","password":"` + goodPass + `","email":"` + long + `@x.io"}`, 0, "", true, false},
-		{"numbers for strings", "application/json", `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3}`, 0, "", true, true},
-		{"objects and bools for strings", "application/json", `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"first_name":true}`, 400, "", true, false},
-		{"nulls", "application/json", `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"first_name":null}`, 400, "", true, false},
-		{"keys in other letter case", "application/json", `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x"}`, 400, "", true, true},
+		{"numbers for strings", "application/json", `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3,"password1":1,"password2":2,"key":7}`, 0, "", true, true},
+		{"objects and bools for strings", "application/json", `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"first_name":true,"password1":[],"password2":{},"key":true}`, 400, "", true, false},
+		{"nulls", "application/json", `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"first_name":null,"password1":null,"password2":null,"key":null}`, 400, "", true, false},
+		{"keys in other letter case", "application/json", `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x","Password1":"x","KEY":"k"}`, 400, "", true, true},
 		{"unknown fields only", "application/json", `{"is_staff":true,"is_superuser":true,"pk":7}`, 400, "", true, true},
-		{"invalid UTF-8 in a form", "application/x-www-form-urlencoded", "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff", 400, "", true, false},
+		{"invalid UTF-8 in a form", "application/x-www-form-urlencoded", "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff&password1=%ff&password2=%ff&key=%ff", 400, "", true, false},
 	}
 	type endpoint struct {
 		method, path string
@@ -99,6 +104,9 @@ func TestBadInput(t *testing.T) {
 		{"POST", "/rest-auth/password/reset/", false, true, false},
 		{"POST", "/rest-auth/password/reset/confirm/", false, true, false},
 		{"POST", "/rest-auth/password/change/", true, true, false},
+		{"POST", "/rest-auth/registration/", false, true, false},
+		{"POST", "/rest-auth/registration/verify-email/", false, true, false},
+		{"POST", "/rest-auth/registration/resend-email/", false, true, false},
 		{"PUT", "/rest-auth/user/", true, true, true},
 		{"PATCH", "/rest-auth/user/", true, true, true},
 	}

@@ -1,6 +1,7 @@
 package restauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,6 +71,36 @@ type Config struct {
 	// false; not recommended (links and prefetchers log users out).
 	LogoutOnGet bool
 
+	// DisableRegistration removes the registration endpoints.
+	DisableRegistration bool
+	// EmailVerification is none, optional or mandatory
+	// [ACCOUNT_EMAIL_VERIFICATION]. Default optional. Under mandatory,
+	// registration returns no token and unverified users cannot log in.
+	EmailVerification EmailVerification
+	// EmailRequired makes email a required registration field
+	// [ACCOUNT_EMAIL_REQUIRED]. nil means true.
+	EmailRequired *bool
+	// UsernameRequired makes username a required registration field
+	// [ACCOUNT_USERNAME_REQUIRED]. nil means true; when false and none is
+	// given, one is made from the email's local part.
+	UsernameRequired *bool
+	// EmailConfirmURL is the link in confirmation emails, with a {key}
+	// placeholder. Default
+	// SiteURL + "/rest-auth/registration/account-confirm-email/{key}/",
+	// the page Register mounts (mount at /rest-auth or set this).
+	EmailConfirmURL string
+	// EmailConfirmationExpire is how long a confirmation key works
+	// [ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS]. Default 72 hours.
+	EmailConfirmationExpire time.Duration
+	// EmailConfirmationCooldown is the least time between two
+	// confirmation emails to one address
+	// [ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN]. Default 180 seconds.
+	EmailConfirmationCooldown time.Duration
+	// OnMailError, when set, is told of every email that could not be
+	// sent (they are also logged). Sending happens after the request's
+	// transaction committed, so a failure never undoes a sign-up.
+	OnMailError func(ctx context.Context, m emails.Message, err error)
+
 	// PasswordResetURL is the front-end link sent in reset emails, with
 	// {uid} and {token} placeholders [PASSWORD_RESET_CONFIRM_URL].
 	// Default SiteURL + "/password/reset/confirm/{uid}/{token}/".
@@ -105,6 +136,19 @@ type Config struct {
 	// Now is the clock (for tests). Default time.Now.
 	Now func() time.Time
 }
+
+// EmailVerification is an email verification mode.
+type EmailVerification = core.Verification
+
+// Email verification modes (ACCOUNT_EMAIL_VERIFICATION).
+const (
+	VerificationNone      = core.VerificationNone
+	VerificationOptional  = core.VerificationOptional
+	VerificationMandatory = core.VerificationMandatory
+)
+
+// Bool returns a pointer to b, for the *bool fields of Config.
+func Bool(b bool) *bool { return &b }
 
 // PasswordHasher hashes and verifies passwords; see the Hasher contract in
 // the password package.
@@ -177,6 +221,40 @@ func (c Config) withDefaults() (Config, error) {
 		if m != LoginByUsername && m != LoginByEmail {
 			return c, fmt.Errorf("restauth: Config.LoginMethods: unknown method %q", m)
 		}
+	}
+	switch c.EmailVerification {
+	case "":
+		c.EmailVerification = VerificationOptional
+	case VerificationNone, VerificationOptional, VerificationMandatory:
+	default:
+		return c, fmt.Errorf("restauth: Config.EmailVerification %q: want none, optional or mandatory", c.EmailVerification)
+	}
+	if c.EmailRequired == nil {
+		c.EmailRequired = Bool(true)
+	}
+	if c.UsernameRequired == nil {
+		c.UsernameRequired = Bool(true)
+	}
+	if c.EmailVerification == VerificationMandatory && !*c.EmailRequired {
+		return c, errors.New("restauth: Config.EmailVerification mandatory needs EmailRequired")
+	}
+	if !*c.EmailRequired && !c.loginBy(LoginByUsername) {
+		return c, errors.New("restauth: Config.EmailRequired false needs LoginMethods to include username")
+	}
+	if c.EmailConfirmURL == "" {
+		c.EmailConfirmURL = c.SiteURL + "/rest-auth/registration/account-confirm-email/{key}/"
+	}
+	if !strings.Contains(c.EmailConfirmURL, "{key}") {
+		return c, errors.New("restauth: Config.EmailConfirmURL must contain {key}")
+	}
+	if c.EmailConfirmationExpire < 0 || c.EmailConfirmationCooldown < 0 {
+		return c, errors.New("restauth: Config durations and sizes must not be negative")
+	}
+	if c.EmailConfirmationExpire == 0 {
+		c.EmailConfirmationExpire = 72 * time.Hour
+	}
+	if c.EmailConfirmationCooldown == 0 {
+		c.EmailConfirmationCooldown = 180 * time.Second
 	}
 	if c.PasswordHasher == nil {
 		c.PasswordHasher = password.Default()

@@ -233,3 +233,5 @@ func (e *env) reload(id uint) Customer {
 	}
 	return u
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

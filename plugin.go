@@ -101,6 +101,30 @@ func WithPasswordResetConfirmCheck[U any](fn func(ctx context.Context, u *U, in 
 	return func(o *options[U]) { o.ext.PasswordResetConfirmCheck = fn }
 }
 
+// WithRegistrationFields binds the app's own registration fields onto the
+// new user before it is inserted, in the same transaction
+// (REGISTER_SERIALIZER). Use in.Bind with `binding` tags; field errors are
+// reported together with the built-in ones.
+func WithRegistrationFields[U any](fn func(ctx context.Context, u *U, in *Input) error) Option[U] {
+	return func(o *options[U]) { o.ext.RegisterFields = fn }
+}
+
+// WithRegisterPermission gates registration/ (REGISTER_PERMISSION_CLASSES):
+// a non-nil error refuses the request with 403 {"detail": err.Error()}.
+func WithRegisterPermission[U any](fn func(c *gin.Context) error) Option[U] {
+	return func(o *options[U]) { o.ext.RegisterPermission = fn }
+}
+
+// OnUserSignedUp registers fn to run after a registration committed.
+func OnUserSignedUp[U any](fn func(ctx context.Context, u *U)) Option[U] {
+	return func(o *options[U]) { o.hooks.OnUserSignedUp = append(o.hooks.OnUserSignedUp, fn) }
+}
+
+// OnEmailConfirmed registers fn to run after an address was verified.
+func OnEmailConfirmed[U any](fn func(ctx context.Context, u *U)) Option[U] {
+	return func(o *options[U]) { o.hooks.OnEmailConfirmed = append(o.hooks.OnEmailConfirmed, fn) }
+}
+
 // OnLogin registers fn to run after each successful login.
 func OnLogin[U any](fn func(ctx context.Context, u *U)) Option[U] {
 	return func(o *options[U]) { o.hooks.OnLogin = append(o.hooks.OnLogin, fn) }
@@ -151,23 +175,28 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		tokens = core.NewGORMTokenStore(db, cfg.Now)
 	}
 	svc, err := core.New[U](core.Options{
-		DB:                     db,
-		Hasher:                 cfg.PasswordHasher,
-		Validators:             cfg.PasswordValidators,
-		Tokens:                 tokens,
-		TokenTTL:               cfg.TokenTTL,
-		Mailer:                 cfg.Mailer,
-		Templates:              tpl,
-		SecretKey:              cfg.SecretKey,
-		SiteURL:                cfg.SiteURL,
-		SiteName:               cfg.SiteName,
-		PasswordResetURL:       cfg.PasswordResetURL,
-		PasswordResetTimeout:   cfg.PasswordResetTimeout,
-		LoginByUsername:        cfg.loginBy(LoginByUsername),
-		LoginByEmail:           cfg.loginBy(LoginByEmail),
-		LogoutOnPasswordChange: cfg.LogoutOnPasswordChange,
-		Now:                    cfg.Now,
-		Logger:                 cfg.Logger,
+		DB:                        db,
+		Hasher:                    cfg.PasswordHasher,
+		Validators:                cfg.PasswordValidators,
+		Tokens:                    tokens,
+		TokenTTL:                  cfg.TokenTTL,
+		Mailer:                    cfg.Mailer,
+		Templates:                 tpl,
+		SecretKey:                 cfg.SecretKey,
+		SiteURL:                   cfg.SiteURL,
+		SiteName:                  cfg.SiteName,
+		PasswordResetURL:          cfg.PasswordResetURL,
+		PasswordResetTimeout:      cfg.PasswordResetTimeout,
+		LoginByUsername:           cfg.loginBy(LoginByUsername),
+		LoginByEmail:              cfg.loginBy(LoginByEmail),
+		LogoutOnPasswordChange:    cfg.LogoutOnPasswordChange,
+		EmailVerification:         cfg.EmailVerification,
+		EmailConfirmURL:           cfg.EmailConfirmURL,
+		EmailConfirmationExpire:   cfg.EmailConfirmationExpire,
+		EmailConfirmationCooldown: cfg.EmailConfirmationCooldown,
+		OnMailError:               cfg.OnMailError,
+		Now:                       cfg.Now,
+		Logger:                    cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +207,10 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		TokenAuth:               !cfg.DisableTokenAuth,
 		OldPasswordFieldEnabled: cfg.OldPasswordFieldEnabled,
 		LogoutOnGet:             cfg.LogoutOnGet,
+		Registration:            !cfg.DisableRegistration,
+		UsernameRequired:        *cfg.UsernameRequired,
+		EmailRequired:           *cfg.EmailRequired,
+		Verification:            cfg.EmailVerification,
 	}, o.ext, cfg.Logger)
 	return &Plugin[U]{cfg: cfg, db: db, svc: svc, h: h}, nil
 }
@@ -191,7 +224,7 @@ var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 // table included) and the case-insensitive unique indexes on username and
 // (non-empty) email, on SQLite and PostgreSQL.
 func (p *Plugin[U]) AutoMigrate() error {
-	if err := p.db.AutoMigrate(new(U), &models.Token{}); err != nil {
+	if err := p.db.AutoMigrate(new(U), &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
 		return fmt.Errorf("restauth: migrate: %w", err)
 	}
 	stmt := &gorm.Statement{DB: p.db}
@@ -199,14 +232,15 @@ func (p *Plugin[U]) AutoMigrate() error {
 		return fmt.Errorf("restauth: migrate: %w", err)
 	}
 	table := stmt.Schema.Table
-	name := identRe.ReplaceAllString(table, "_")
-	for _, ix := range []struct{ suffix, expr string }{
-		{"username_ci", "(lower(username))"},
-		{"email_ci", "(lower(email)) WHERE email <> ''"},
+	name := strings.ToLower(identRe.ReplaceAllString(table, "_"))
+	for _, ix := range []struct{ name, table, expr string }{
+		{name + "_username_ci", table, "(lower(username))"},
+		{name + "_email_ci", table, "(lower(email)) WHERE email <> ''"},
+		{"restauth_email_addresses_email_ci", models.EmailAddress{}.TableName(), "(lower(email))"},
 	} {
-		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + strings.ToLower(name+"_"+ix.suffix) + " ON ? " + ix.expr
-		if err := p.db.Exec(sql, clause.Table{Name: table}).Error; err != nil {
-			return fmt.Errorf("restauth: migrate: index %s: %w", ix.suffix, err)
+		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? " + ix.expr
+		if err := p.db.Exec(sql, clause.Table{Name: ix.table}).Error; err != nil {
+			return fmt.Errorf("restauth: migrate: index %s: %w", ix.name, err)
 		}
 	}
 	return nil

@@ -59,3 +59,22 @@ type UserDetailsUpdate struct {
 	FirstName *string `json:"first_name" binding:"max=150"`
 	LastName  *string `json:"last_name" binding:"max=150"`
 }
+
+// RegisterRequest is the body of POST registration/. Whether username and
+// email are required depends on the configuration.
+type RegisterRequest struct {
+	Username  string `json:"username" binding:"max=150,username"`
+	Email     string `json:"email" binding:"max=254,email"`
+	Password1 string `json:"password1" binding:"required,max=4096"`
+	Password2 string `json:"password2" binding:"required,max=4096"`
+}
+
+// VerifyEmailRequest is the body of POST registration/verify-email/.
+type VerifyEmailRequest struct {
+	Key string `json:"key" binding:"required,max=200"`
+}
+
+// ResendEmailRequest is the body of POST registration/resend-email/.
+type ResendEmailRequest struct {
+	Email string `json:"email" binding:"required,max=254,email"`
+}

@@ -25,6 +25,10 @@ type Settings struct {
 	TokenAuth               bool
 	OldPasswordFieldEnabled bool
 	LogoutOnGet             bool
+	Registration            bool
+	UsernameRequired        bool
+	EmailRequired           bool
+	Verification            core.Verification
 }
 
 // Extensions are the parts of the HTTP layer an app may replace.
@@ -41,6 +45,13 @@ type Extensions[U any] struct {
 	// those endpoints; they run after the built-in checks.
 	PasswordChangeCheck       func(ctx context.Context, u *U, in *Input) error
 	PasswordResetConfirmCheck func(ctx context.Context, u *U, in *Input) error
+	// RegisterFields binds the app's own registration fields onto the new
+	// user (REGISTER_SERIALIZER); it runs before the user is inserted, in
+	// the same request, and its field errors join the built-in ones.
+	RegisterFields func(ctx context.Context, u *U, in *Input) error
+	// RegisterPermission gates sign-up (REGISTER_PERMISSION_CLASSES): a
+	// non-nil error refuses with 403 {"detail": err.Error()}.
+	RegisterPermission func(c *gin.Context) error
 }
 
 // Handlers serves the endpoints of one Plugin.
@@ -204,4 +215,7 @@ func (h *Handlers[U]) Register(r gin.IRouter) {
 		http.MethodPut:   {auth, h.userUpdate},
 		http.MethodPatch: {auth, h.userUpdate},
 	})
+	if h.set.Registration {
+		h.registerRoutes(r)
+	}
 }

@@ -28,6 +28,8 @@ type Hooks[U any] struct {
 	OnLogout          []func(ctx context.Context, u *U)
 	OnPasswordChanged []func(ctx context.Context, u *U)
 	OnPasswordReset   []func(ctx context.Context, u *U)
+	OnUserSignedUp    []func(ctx context.Context, u *U)
+	OnEmailConfirmed  []func(ctx context.Context, u *U)
 }
 
 func run[U any](ctx context.Context, fns []func(context.Context, *U), u *U) {
@@ -38,23 +40,29 @@ func run[U any](ctx context.Context, fns []func(context.Context, *U), u *U) {
 
 // Options configure a Service; the root package fills every field.
 type Options struct {
-	DB                     *gorm.DB
-	Hasher                 password.Hasher
-	Validators             []password.Validator
-	Tokens                 TokenStore
-	TokenTTL               time.Duration
-	Mailer                 emails.Mailer
-	Templates              *emails.Templates
-	SecretKey              string
-	SiteURL                string
-	SiteName               string
-	PasswordResetURL       string
-	PasswordResetTimeout   time.Duration
-	LoginByUsername        bool
-	LoginByEmail           bool
-	LogoutOnPasswordChange bool
-	Now                    func() time.Time
-	Logger                 *slog.Logger
+	DB                        *gorm.DB
+	Hasher                    password.Hasher
+	Validators                []password.Validator
+	Tokens                    TokenStore
+	TokenTTL                  time.Duration
+	Mailer                    emails.Mailer
+	Templates                 *emails.Templates
+	SecretKey                 string
+	SiteURL                   string
+	SiteName                  string
+	PasswordResetURL          string
+	PasswordResetTimeout      time.Duration
+	LoginByUsername           bool
+	LoginByEmail              bool
+	LogoutOnPasswordChange    bool
+	EmailVerification         Verification
+	EmailConfirmURL           string
+	EmailConfirmationExpire   time.Duration
+	EmailConfirmationCooldown time.Duration
+	// OnMailError, when set, hears of every email that could not be sent.
+	OnMailError func(ctx context.Context, m emails.Message, err error)
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Service is the core of one Plugin[U].
@@ -177,6 +185,15 @@ func (s *Service[U]) Authenticate(ctx context.Context, username, email, pw strin
 	if !b.IsActive {
 		return nil, apierr.Field(apierr.NonField, locales.M("login.disabled"))
 	}
+	if s.opt.EmailVerification == VerificationMandatory {
+		ok, err := s.HasVerifiedEmail(ctx, b.ID)
+		if err != nil {
+			return nil, apierr.Unavailable(err)
+		}
+		if !ok {
+			return nil, apierr.Field(apierr.NonField, locales.M("login.email_not_verified"))
+		}
+	}
 	if s.opt.Hasher.NeedsRehash(b.Password) {
 		if h, herr := s.opt.Hasher.Hash(pw); herr == nil {
 			if err := s.DB(ctx).Model(new(U)).Where("id = ? AND password = ?", b.ID, b.Password).Update("password", h).Error; err != nil {
@@ -201,11 +218,7 @@ func (s *Service[U]) Login(ctx context.Context, u *U, withToken bool) (string, e
 	b.LastLogin = &now
 	key := ""
 	if withToken {
-		var exp time.Time
-		if s.opt.TokenTTL > 0 {
-			exp = now.Add(s.opt.TokenTTL)
-		}
-		k, err := s.opt.Tokens.Create(ctx, b.ID, exp)
+		k, err := s.opt.Tokens.Create(ctx, b.ID, s.tokenExpiry(now))
 		if err != nil {
 			return "", apierr.Unavailable(err)
 		}
@@ -347,6 +360,9 @@ func (s *Service[U]) SendMail(m emails.Message) {
 		defer cancel()
 		if err := s.opt.Mailer.Send(ctx, m); err != nil {
 			s.opt.Logger.Error("restauth: send email", "subject", m.Subject, "err", err)
+			if s.opt.OnMailError != nil {
+				s.opt.OnMailError(ctx, m, err)
+			}
 		}
 	}()
 }
