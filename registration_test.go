@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,7 +192,7 @@ func TestResendEmail(t *testing.T) {
 		}
 		expect(t, e.do("POST", "/rest-auth/registration/verify-email/", map[string]any{"key": second}), 200)
 		e.clock.Advance(time.Hour)
-		resend("rita@example.com") // verified: nothing
+		resend("rita@example.com")  // verified: nothing
 		resend("ghost@example.com") // unknown: nothing
 		if e.out.Len() != 0 {
 			t.Fatal("resend to a verified or unknown address sent an email")
@@ -291,7 +292,7 @@ func TestRegistrationRace(t *testing.T) {
 	})
 }
 
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('a'+i%26)) + string(rune('a'+i/26))) }
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func TestCustomRegistration(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
