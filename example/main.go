@@ -171,6 +171,8 @@ func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
 	if cfg.SiteURL == "" {
 		cfg.SiteURL = "http://" + addr
 	}
+	// The API is mounted at /rest-auth, where the default confirmation
+	// link (SiteURL + /rest-auth/registration/account-confirm-email/...) points.
 	for name, dst := range map[string]*bool{
 		"OLD_PASSWORD_FIELD_ENABLED": &cfg.OldPasswordFieldEnabled,
 		"LOGOUT_ON_PASSWORD_CHANGE":  &cfg.LogoutOnPasswordChange,
@@ -180,8 +182,11 @@ func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
 			return nil, err
 		}
 	}
+	if v := getenv("ACCOUNT_EMAIL_VERIFICATION"); v != "" {
+		cfg.EmailVerification = restauth.EmailVerification(strings.ToLower(v))
+	}
 	// Accepted for later features, ignored for now.
-	for _, name := range []string{"REST_USE_JWT", "ACCOUNT_EMAIL_VERIFICATION", "JWT_AUTH_COOKIE", "JWT_AUTH_REFRESH_COOKIE"} {
+	for _, name := range []string{"REST_USE_JWT", "JWT_AUTH_COOKIE", "JWT_AUTH_REFRESH_COOKIE"} {
 		if getenv(name) != "" {
 			log.Warn("variable accepted but not used by this version", "name", name)
 		}

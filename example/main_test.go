@@ -195,3 +195,44 @@ func TestDefaults(t *testing.T) {
 	}
 	walkthrough(t, "http://127.0.0.1:8000")
 }
+
+// TestRegistrationFlow is the README's "Registration" section under
+// mandatory verification: register, read the link from the console,
+// verify, log in.
+func TestRegistrationFlow(t *testing.T) {
+	vars := map[string]string{
+		"DATABASE_URL":               "sqlite://" + filepath.Join(t.TempDir(), "reg.db"),
+		"SECRET_KEY":                 strings.Repeat("r", 40),
+		"ACCOUNT_EMAIL_VERIFICATION": "mandatory",
+	}
+	var out lockedBuffer
+	a, err := newApp(env(vars), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	srv := httptest.NewServer(a.router)
+	defer srv.Close()
+	code, body := call(t, "POST", srv.URL+"/rest-auth/registration/",
+		`{"username":"newbie","email":"newbie@example.com","password1":"Quiet-Harbor-58","password2":"Quiet-Harbor-58"}`, "")
+	if code != 201 || body["detail"] != "Verification e-mail sent." {
+		t.Fatalf("register: %d %v", code, body)
+	}
+	code, body = call(t, "POST", srv.URL+"/rest-auth/login/", `{"username":"newbie","password":"Quiet-Harbor-58"}`, "")
+	if code != 400 {
+		t.Fatalf("login before verification: %d %v", code, body)
+	}
+	a.auth.Wait()
+	m := regexp.MustCompile(`http://127\.0\.0\.1:8000/rest-auth/registration/account-confirm-email/([0-9a-f-]+)/`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no link on the console:\n%s", out.String())
+	}
+	code, body = call(t, "POST", srv.URL+"/rest-auth/registration/verify-email/", `{"key":"`+m[1]+`"}`, "")
+	if code != 200 || body["detail"] != "ok" {
+		t.Fatalf("verify: %d %v", code, body)
+	}
+	code, body = call(t, "POST", srv.URL+"/rest-auth/login/", `{"username":"newbie","password":"Quiet-Harbor-58"}`, "")
+	if code != 200 || len(body["key"].(string)) != 40 {
+		t.Fatalf("login: %d %v", code, body)
+	}
+}
