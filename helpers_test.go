@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -235,3 +236,7 @@ func (e *env) reload(id uint) Customer {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+type timeT = time.Time
+
+var errBroken = errors.New("store is down")

@@ -78,11 +78,12 @@ func (h *Handlers[U]) userUpdate(c *gin.Context) {
 		h.fail(c, unauthenticated("auth.user_inactive"))
 		return
 	}
+	before := *u
 	if err := h.ext.UserSerializer.Update(ctx, u, in, c.Request.Method == http.MethodPatch); err != nil {
 		h.fail(c, err)
 		return
 	}
-	if err := h.svc.SaveUserDetails(ctx, u); err != nil {
+	if err := h.svc.SaveUserDetails(ctx, &before, u); err != nil {
 		h.fail(c, err)
 		return
 	}

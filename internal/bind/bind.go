@@ -250,8 +250,9 @@ func fill(v Values, sv reflect.Value, partial bool, errs *apierr.Fields) {
 			continue
 		}
 		if isPtr {
-			p := s
-			fv.Set(reflect.ValueOf(&p))
+			np := reflect.New(f.Type.Elem())
+			np.Elem().SetString(s)
+			fv.Set(np)
 		} else {
 			fv.SetString(s)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -178,7 +179,12 @@ func (s *Service[U]) Authenticate(ctx context.Context, username, email, pw strin
 		return nil, apierr.Field(apierr.NonField, locales.M("login.invalid_credentials"))
 	}
 	b := Base(u)
-	ok, _ := s.opt.Hasher.Verify(pw, b.Password)
+	ok, verr := s.opt.Hasher.Verify(pw, b.Password)
+	if verr != nil || !password.IsUsable(b.Password) {
+		// Unusable or unreadable hashes answer at once; spend the usual
+		// time so they do not stand out from real accounts.
+		_, _ = s.opt.Hasher.Verify(pw, s.dummy)
+	}
 	if !ok {
 		return nil, apierr.Field(apierr.NonField, locales.M("login.invalid_credentials"))
 	}
@@ -212,18 +218,25 @@ func (s *Service[U]) Authenticate(ctx context.Context, username, email, pw strin
 func (s *Service[U]) Login(ctx context.Context, u *U, withToken bool) (string, error) {
 	b := Base(u)
 	now := s.Now().Truncate(time.Microsecond)
-	if err := s.DB(ctx).Model(new(U)).Where("id = ?", b.ID).Update("last_login", now).Error; err != nil {
-		return "", apierr.Unavailable(fmt.Errorf("restauth: update last_login: %w", err))
+	key := ""
+	// last_login and the token change together or not at all.
+	err := s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(new(U)).Where("id = ?", b.ID).Update("last_login", now).Error; err != nil {
+			return fmt.Errorf("restauth: update last_login: %w", err)
+		}
+		if withToken {
+			k, err := s.opt.Tokens.Create(WithTx(ctx, tx), b.ID, s.tokenExpiry(now))
+			if err != nil {
+				return err
+			}
+			key = k
+		}
+		return nil
+	})
+	if err != nil {
+		return "", apierr.Unavailable(err)
 	}
 	b.LastLogin = &now
-	key := ""
-	if withToken {
-		k, err := s.opt.Tokens.Create(ctx, b.ID, s.tokenExpiry(now))
-		if err != nil {
-			return "", apierr.Unavailable(err)
-		}
-		key = k
-	}
 	run(ctx, s.Hooks.OnLogin, u)
 	return key, nil
 }
@@ -283,17 +296,29 @@ func (s *Service[U]) setPassword(ctx context.Context, u *U, pw string, keep ...s
 	}
 	err = s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		tctx := WithTx(ctx, tx)
-		if err := tx.Model(new(U)).Where("id = ?", b.ID).Update("password", h).Error; err != nil {
-			return fmt.Errorf("restauth: save password: %w", err)
+		// Only if the hash is still the one checked against: of two
+		// concurrent uses of one reset link, one wins.
+		res := tx.Model(new(U)).Where("id = ? AND password = ?", b.ID, b.Password).Update("password", h)
+		if res.Error != nil {
+			return fmt.Errorf("restauth: save password: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return errStale
 		}
 		return s.opt.Tokens.DeleteUser(tctx, b.ID, keep...)
 	})
+	if errors.Is(err, errStale) {
+		return err
+	}
 	if err != nil {
 		return apierr.Unavailable(err)
 	}
 	b.Password = h
 	return nil
 }
+
+// errStale means the password changed between check and save.
+var errStale = errors.New("restauth: password changed concurrently")
 
 // ChangePassword is password/change/: old password check (when enabled),
 // match, validators, then save and revoke the user's other tokens (all of
@@ -315,7 +340,9 @@ func (s *Service[U]) ChangePassword(ctx context.Context, u *U, currentKey, oldPa
 	if !s.opt.LogoutOnPasswordChange && currentKey != "" {
 		keep = []string{currentKey}
 	}
-	if err := s.setPassword(ctx, u, p1, keep...); err != nil {
+	if err := s.setPassword(ctx, u, p1, keep...); errors.Is(err, errStale) {
+		return apierr.Field("old_password", locales.M("password.old_incorrect"))
+	} else if err != nil {
 		return err
 	}
 	run(ctx, s.Hooks.OnPasswordChanged, u)
@@ -333,9 +360,6 @@ func (s *Service[U]) SendPasswordReset(ctx context.Context, email string) error 
 	}
 	for i := range users {
 		b := Base(&users[i])
-		if b.Password == "" || strings.HasPrefix(b.Password, "!") {
-			continue // Django skips users without a usable password
-		}
 		uid, token := EncodeUID(b.ID), s.reset.Make(b)
 		link := strings.NewReplacer("{uid}", uid, "{token}", token).Replace(s.opt.PasswordResetURL)
 		msg, err := s.opt.Templates.Render(emails.TemplatePasswordReset, emails.PasswordResetData{
@@ -382,7 +406,7 @@ func (s *Service[U]) ConfirmPasswordReset(ctx context.Context, uid, token, p1, p
 	if err != nil {
 		return nil, apierr.Unavailable(err)
 	}
-	if u == nil {
+	if u == nil || !Base(u).IsActive {
 		return nil, apierr.Field("uid", locales.M("field.invalid"))
 	}
 	b := Base(u)
@@ -400,7 +424,9 @@ func (s *Service[U]) ConfirmPasswordReset(ctx context.Context, uid, token, p1, p
 			return nil, err
 		}
 	}
-	if err := s.setPassword(ctx, u, p1); err != nil {
+	if err := s.setPassword(ctx, u, p1); errors.Is(err, errStale) {
+		return nil, apierr.Field("token", locales.M("field.invalid"))
+	} else if err != nil {
 		return nil, err
 	}
 	run(ctx, s.Hooks.OnPasswordReset, u)
@@ -414,22 +440,54 @@ func (s *Service[U]) ResetToken(u *U) (uid, token string) {
 	return EncodeUID(b.ID), s.reset.Make(b)
 }
 
-// SaveUserDetails saves the fields the user serializer may change
-// (everything but credentials, flags, dates and email), after checking the
-// username is free. A concurrent taker of the same name is caught by the
-// unique index.
-func (s *Service[U]) SaveUserDetails(ctx context.Context, u *U) error {
+// protectedFields are never written through user/, whatever a serializer
+// does (Go field names, so a custom naming strategy is honoured).
+var protectedFields = []string{"ID", "Password", "Email", "IsActive", "IsStaff", "IsSuperuser", "DateJoined", "LastLogin"}
+
+// SaveUserDetails saves the columns a user serializer changed on u
+// (compared with before, the row as loaded), never credentials, flags,
+// dates or email, after checking the username is free. Only changed
+// columns are written, so a concurrent change to another column survives;
+// a concurrent taker of the same name is caught by the unique index.
+func (s *Service[U]) SaveUserDetails(ctx context.Context, before, u *U) error {
+	id := Base(before).ID
 	b := Base(u)
-	other, err := s.UserByUsername(ctx, b.Username)
-	if err != nil {
-		return apierr.Unavailable(err)
+	if b.Username != Base(before).Username {
+		other, err := s.UserByUsername(ctx, b.Username)
+		if err != nil {
+			return apierr.Unavailable(err)
+		}
+		if other != nil && Base(other).ID != id {
+			return apierr.Field("username", locales.M("user.username_taken"))
+		}
 	}
-	if other != nil && Base(other).ID != b.ID {
-		return apierr.Field("username", locales.M("user.username_taken"))
+	stmt := &gorm.Statement{DB: s.opt.DB}
+	if err := stmt.Parse(new(U)); err != nil {
+		return apierr.Unavailable(fmt.Errorf("restauth: user schema: %w", err))
 	}
-	err = s.DB(ctx).Model(u).Select("*").
-		Omit("id", "password", "email", "is_active", "is_staff", "is_superuser", "date_joined", "last_login").
-		Updates(u).Error
+	skip := map[string]bool{}
+	for _, name := range protectedFields {
+		if f := stmt.Schema.LookUpField(name); f != nil {
+			skip[f.DBName] = true
+		}
+	}
+	bv, av := reflect.ValueOf(before).Elem(), reflect.ValueOf(u).Elem()
+	var changed []string
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName == "" || skip[f.DBName] || f.PrimaryKey {
+			continue
+		}
+		x, _ := f.ValueOf(ctx, bv)
+		y, _ := f.ValueOf(ctx, av)
+		if !reflect.DeepEqual(x, y) {
+			changed = append(changed, f.DBName)
+		}
+	}
+	b.ID = id
+	if len(changed) == 0 {
+		return nil
+	}
+	err := s.DB(ctx).Model(new(U)).Where("id = ?", id).Select(changed).Updates(u).Error
 	if IsUniqueViolation(err) {
 		return apierr.Field("username", locales.M("user.username_taken"))
 	}
