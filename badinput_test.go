@@ -174,6 +174,8 @@ func TestBadInput(t *testing.T) {
 		expect(t, e.do("POST", "/rest-auth/login/", `{"username":"numeric","password":12345678}`), 200)
 		// Forms and multipart work like JSON.
 		expect(t, e.do("POST", "/rest-auth/login/", "username=alice&password="+goodPass, "Content-Type", "application/x-www-form-urlencoded"), 200)
+		// Repeated form keys: the last value counts, as in Django.
+		expect(t, e.do("POST", "/rest-auth/login/", "username=nobody&username=alice&password="+goodPass, "Content-Type", "application/x-www-form-urlencoded"), 200)
 		mp := "--XX\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--XX\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n" + goodPass + "\r\n--XX--\r\n"
 		expect(t, e.do("POST", "/rest-auth/login/", mp, "Content-Type", "multipart/form-data; boundary=XX"), 200)
 	})

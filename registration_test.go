@@ -166,6 +166,15 @@ func (e *env) raw(method, path string) rawResp {
 	return rawResp{w.Code, w.Body.String(), w.Header()}
 }
 
+func (e *env) rawAuth(method, path, key string) rawResp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Token "+key)
+	w := newRecorder()
+	e.r.ServeHTTP(w, req)
+	return rawResp{w.Code, w.Body.String(), w.Header()}
+}
+
 func TestResendEmail(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		e := newEnv(t, db, nil)

@@ -184,6 +184,9 @@ func (h *Handlers[U]) route(r gin.IRouter, path string, methods map[string][]gin
 			}
 			r.Handle(m, p, h.notAllowed(allow))
 		}
+		if hs, ok := methods[http.MethodGet]; ok {
+			r.Handle(http.MethodHead, p, hs...)
+		}
 		r.Handle(http.MethodOptions, p, func(c *gin.Context) {
 			c.Header("Allow", allow)
 			c.Status(http.StatusOK)

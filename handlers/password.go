@@ -77,8 +77,17 @@ func (h *Handlers[U]) passwordChange(c *gin.Context) {
 			return
 		}
 	} else if bindErr != nil {
-		h.fail(c, bindErr)
-		return
+		// The field does not exist in this configuration: ignore it.
+		if ae, ok := bindErr.(*apierr.Error); ok && ae.Fields != nil {
+			delete(ae.Fields, "old_password")
+			if len(ae.Fields) == 0 {
+				bindErr = nil
+			}
+		}
+		if bindErr != nil {
+			h.fail(c, bindErr)
+			return
+		}
 	}
 	ctx := c.Request.Context()
 	if h.ext.PasswordChangeCheck != nil {

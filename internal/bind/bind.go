@@ -140,7 +140,7 @@ func fromForm(q map[string][]string) Values {
 	out := make(Values, len(q))
 	for k, vs := range q {
 		if len(vs) > 0 {
-			out[k] = vs[0]
+			out[k] = vs[len(vs)-1] // Django's QueryDict gives the last value
 		}
 	}
 	return out
