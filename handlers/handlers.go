@@ -137,6 +137,20 @@ func (h *Handlers[U]) read(c *gin.Context) (*Input, error) {
 	return &Input{values: v}, nil
 }
 
+// bindBody reads the body into dst (see Input.Bind); on failure it has
+// already answered and reports false.
+func (h *Handlers[U]) bindBody(c *gin.Context, dst any) (*Input, bool) {
+	in, err := h.read(c)
+	if err == nil {
+		err = in.Bind(dst, false)
+	}
+	if err != nil {
+		h.fail(c, err)
+		return nil, false
+	}
+	return in, true
+}
+
 // fail writes err: client errors in DRF's shape, anything else as a
 // logged 503.
 func (h *Handlers[U]) fail(c *gin.Context, err error) {

@@ -11,14 +11,9 @@ import (
 )
 
 func (h *Handlers[U]) passwordReset(c *gin.Context) {
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	var req dto.PasswordResetRequest
-	if err := in.Bind(&req, false); err != nil {
-		h.fail(c, err)
+	_, ok := h.bindBody(c, &req)
+	if !ok {
 		return
 	}
 	if err := h.svc.SendPasswordReset(c.Request.Context(), req.Email); err != nil {
@@ -29,14 +24,9 @@ func (h *Handlers[U]) passwordReset(c *gin.Context) {
 }
 
 func (h *Handlers[U]) passwordResetConfirm(c *gin.Context) {
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	var req dto.PasswordResetConfirmRequest
-	if err := in.Bind(&req, false); err != nil {
-		h.fail(c, err)
+	in, ok := h.bindBody(c, &req)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()

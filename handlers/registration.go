@@ -101,14 +101,9 @@ func bindErr(err error) *apierr.Error {
 }
 
 func (h *Handlers[U]) verifyEmail(c *gin.Context) {
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	var req dto.VerifyEmailRequest
-	if err := in.Bind(&req, false); err != nil {
-		h.fail(c, err)
+	_, ok := h.bindBody(c, &req)
+	if !ok {
 		return
 	}
 	if _, err := h.svc.ConfirmEmail(c.Request.Context(), req.Key); err != nil {
@@ -119,14 +114,9 @@ func (h *Handlers[U]) verifyEmail(c *gin.Context) {
 }
 
 func (h *Handlers[U]) resendEmail(c *gin.Context) {
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	var req dto.ResendEmailRequest
-	if err := in.Bind(&req, false); err != nil {
-		h.fail(c, err)
+	_, ok := h.bindBody(c, &req)
+	if !ok {
 		return
 	}
 	if err := h.svc.ResendConfirmation(c.Request.Context(), req.Email); err != nil {
