@@ -68,17 +68,11 @@ func (h *Handlers[U]) userUpdate(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	// Work on a fresh copy so a failed update leaves nothing changed.
-	u, err := h.svc.UserByID(ctx, core.Base(cur).ID)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	if u == nil {
-		h.fail(c, unauthenticated("auth.user_inactive"))
-		return
-	}
-	before := *u
+	// Work on a copy of the user RequireAuth just loaded (no second
+	// query); a failed update leaves the request's user unchanged.
+	before := *cur
+	u := new(U)
+	*u = before
 	if err := h.ext.UserSerializer.Update(ctx, u, in, c.Request.Method == http.MethodPatch); err != nil {
 		h.fail(c, err)
 		return

@@ -222,7 +222,8 @@ func (s *Service[U]) sendConfirmation(ctx context.Context, b *models.User, email
 	s.SendMail(msg)
 }
 
-var notFound = func() error { return apierr.Detail(http.StatusNotFound, locales.M("request.not_found")) }
+// notFound is verify-email/'s one answer for every bad key.
+func notFound() error { return apierr.Detail(http.StatusNotFound, locales.M("request.not_found")) }
 
 // ConfirmEmail is verify-email/: a valid, unexpired, unused key marks its
 // address verified and primary. Anything else is 404.
