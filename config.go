@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/core"
+	"github.com/restauth/restauth/internal/jwtauth"
 	"github.com/restauth/restauth/internal/password"
 	"github.com/restauth/restauth/locales"
 )
@@ -47,9 +49,79 @@ type Config struct {
 	// DisableTokenAuth turns token authentication (Authorization: Token
 	// <key>) off; then UseJWT must be on.
 	DisableTokenAuth bool
-	// UseJWT switches logins to JWTs [REST_USE_JWT]. Not available yet:
-	// New refuses it until JWT mode is implemented.
+	// UseJWT switches logins, registration and token/refresh/ to JSON Web
+	// Tokens [REST_USE_JWT]: login answers {"access","refresh","user"}
+	// and RequireAuth accepts "Authorization: Bearer <access>". Token keys
+	// still authenticate unless DisableTokenAuth is set. See the JWT*
+	// fields and the README's JWT section.
 	UseJWT bool
+	// JWTKeys is the signing key set [SIGNING_KEY, VERIFYING_KEY,
+	// ALGORITHM]. The first key that can sign signs and names itself in
+	// the kid header; every key verifies the tokens whose kid names it,
+	// so adding a new key first and keeping the old one (public part
+	// only is enough) rotates keys without logging anyone out. Default:
+	// one HS256 key derived from SecretKey, without kid.
+	JWTKeys []JWTKey
+	// JWTAccessLifetime is an access token's life [ACCESS_TOKEN_LIFETIME].
+	// Default 5 minutes.
+	JWTAccessLifetime time.Duration
+	// JWTRefreshLifetime is a refresh token's life
+	// [REFRESH_TOKEN_LIFETIME]. Default 1 day.
+	JWTRefreshLifetime time.Duration
+	// RotateRefreshTokens makes token/refresh/ return a new refresh token
+	// and blacklist the one presented [ROTATE_REFRESH_TOKENS,
+	// BLACKLIST_AFTER_ROTATION]. Presenting a blacklisted refresh token
+	// revokes its whole family (theft detection). Default false.
+	RotateRefreshTokens bool
+	// JWTCheckRevoked makes every access token cost two queries: its user
+	// must be active and its login (refresh family) not revoked, so
+	// logout and password changes take effect at once instead of within
+	// JWTAccessLifetime. Default false: a valid access token costs no
+	// query until the user is loaded.
+	JWTCheckRevoked bool
+	// JWTResponseStyle "v0.9" answers logins with django-rest-auth 0.9's
+	// {"token","user"} for old clients. Default "" (dj-rest-auth's shape).
+	JWTResponseStyle string
+	// JWTAuthReturnExpiration adds access_expiration and
+	// refresh_expiration to login bodies [JWT_AUTH_RETURN_EXPIRATION].
+	JWTAuthReturnExpiration bool
+	// JWTAuthCookie names the access-token cookie [JWT_AUTH_COOKIE];
+	// "" sets none. RequireAuth reads it when no Authorization header is
+	// sent.
+	JWTAuthCookie string
+	// JWTAuthRefreshCookie names the refresh-token cookie
+	// [JWT_AUTH_REFRESH_COOKIE]; "" sets none. token/refresh/ and logout/
+	// read it when the body has no refresh.
+	JWTAuthRefreshCookie string
+	// JWTAuthRefreshCookiePath is the refresh cookie's Path
+	// [JWT_AUTH_REFRESH_COOKIE_PATH]. Default "/".
+	JWTAuthRefreshCookiePath string
+	// JWTAuthSecure marks the cookies Secure [JWT_AUTH_SECURE]. Set it in
+	// production (HTTPS).
+	JWTAuthSecure bool
+	// JWTAuthHTTPOnly marks the JWT cookies HttpOnly [JWT_AUTH_HTTPONLY];
+	// with a refresh cookie, bodies then carry "refresh": "". nil means
+	// true.
+	JWTAuthHTTPOnly *bool
+	// JWTAuthSameSite is the cookies' SameSite [JWT_AUTH_SAMESITE].
+	// Default http.SameSiteLaxMode; None needs JWTAuthSecure.
+	JWTAuthSameSite http.SameSite
+	// JWTAuthCookieDomain is the cookies' Domain [JWT_AUTH_COOKIE_DOMAIN].
+	JWTAuthCookieDomain string
+	// JWTAuthCookieUseCSRF requires the CSRF token on unsafe requests
+	// authenticated by the access cookie [JWT_AUTH_COOKIE_USE_CSRF]:
+	// header X-CSRFToken must equal cookie csrftoken (double submit).
+	JWTAuthCookieUseCSRF bool
+	// JWTAuthCookieEnforceCSRFOnUnauthenticated requires it on every
+	// unsafe request without an Authorization header, login included
+	// [JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED]. restauth's
+	// endpoints hand out the csrftoken cookie on any answer.
+	JWTAuthCookieEnforceCSRFOnUnauthenticated bool
+	// CSRFCookieName and CSRFHeaderName name the CSRF cookie and header
+	// [CSRF_COOKIE_NAME, CSRF_HEADER_NAME]. Defaults "csrftoken" and
+	// "X-CSRFToken".
+	CSRFCookieName string
+	CSRFHeaderName string
 	// TokenTTL limits the life of a token key; 0 means tokens last until
 	// logout or a password change.
 	TokenTTL time.Duration
@@ -167,6 +239,13 @@ type PasswordUserInfo = password.UserInfo
 // method docs.
 type TokenStore = core.TokenStore
 
+// JWTKey is one key of Config.JWTKeys: ID is its kid, Algorithm one of
+// HS256/384/512 (Secret, at least 32 bytes), RS256/384/512 (RSA, at least
+// 2048 bits), ES256/384/512 (ECDSA) or EdDSA (Ed25519). Give PrivateKey
+// to sign, or only PublicKey to keep verifying tokens of a retired key.
+// ParseJWTKey reads one from PEM.
+type JWTKey = jwtauth.Key
+
 // ErrTokenNotFound is returned by a TokenStore for an unknown, revoked or
 // expired key.
 var ErrTokenNotFound = core.ErrTokenNotFound
@@ -185,11 +264,11 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.SecretKey) < 32 {
 		return c, errors.New("restauth: Config.SecretKey must be set to at least 32 bytes")
 	}
-	if c.UseJWT {
-		return c, errors.New("restauth: Config.UseJWT: JWT mode is not available in this version")
-	}
 	if c.DisableTokenAuth && !c.UseJWT {
 		return c, errors.New("restauth: Config.DisableTokenAuth with UseJWT off leaves no way to authenticate")
+	}
+	if err := c.jwtDefaults(); err != nil {
+		return c, err
 	}
 	if c.SiteURL == "" {
 		c.SiteURL = "http://localhost:8000"
@@ -279,6 +358,46 @@ func (c Config) withDefaults() (Config, error) {
 		c.Mailer = emails.Console(os.Stderr)
 	}
 	return c, nil
+}
+
+// jwtDefaults fills and checks the JWT fields.
+func (c *Config) jwtDefaults() error {
+	if c.JWTAccessLifetime < 0 || c.JWTRefreshLifetime < 0 {
+		return errors.New("restauth: Config JWT lifetimes must not be negative")
+	}
+	if c.JWTAccessLifetime == 0 {
+		c.JWTAccessLifetime = 5 * time.Minute
+	}
+	if c.JWTRefreshLifetime == 0 {
+		c.JWTRefreshLifetime = 24 * time.Hour
+	}
+	if len(c.JWTKeys) == 0 {
+		c.JWTKeys = []JWTKey{{Algorithm: "HS256", Secret: core.DeriveKey(c.SecretKey, "jwt")}}
+	}
+	switch c.JWTResponseStyle {
+	case "", "v0.9":
+	default:
+		return fmt.Errorf("restauth: Config.JWTResponseStyle %q: want \"\" or \"v0.9\"", c.JWTResponseStyle)
+	}
+	if c.JWTAuthRefreshCookiePath == "" {
+		c.JWTAuthRefreshCookiePath = "/"
+	}
+	if c.JWTAuthHTTPOnly == nil {
+		c.JWTAuthHTTPOnly = Bool(true)
+	}
+	if c.JWTAuthSameSite == 0 {
+		c.JWTAuthSameSite = http.SameSiteLaxMode
+	}
+	if c.JWTAuthSameSite == http.SameSiteNoneMode && !c.JWTAuthSecure {
+		return errors.New("restauth: Config.JWTAuthSameSite None needs JWTAuthSecure (browsers drop such cookies otherwise)")
+	}
+	if c.CSRFCookieName == "" {
+		c.CSRFCookieName = "csrftoken"
+	}
+	if c.CSRFHeaderName == "" {
+		c.CSRFHeaderName = "X-CSRFToken"
+	}
+	return nil
 }
 
 func (c Config) loginBy(m LoginMethod) bool {

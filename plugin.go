@@ -31,6 +31,7 @@ import (
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/core"
+	"github.com/restauth/restauth/internal/jwtauth"
 	"github.com/restauth/restauth/models"
 )
 
@@ -47,8 +48,9 @@ type Plugin[U any] struct {
 type Option[U any] func(*options[U])
 
 type options[U any] struct {
-	ext   handlers.Extensions[U]
-	hooks core.Hooks[U]
+	ext    handlers.Extensions[U]
+	hooks  core.Hooks[U]
+	claims func(ctx context.Context, u *U) map[string]any
 }
 
 // UserSerializer renders and updates user/ (USER_DETAILS_SERIALIZER).
@@ -170,6 +172,13 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 	if err != nil {
 		return nil, fmt.Errorf("restauth: Config.EmailTemplates: %w", err)
 	}
+	var issuer *jwtauth.Issuer
+	if cfg.UseJWT {
+		issuer, err = jwtauth.New(cfg.JWTKeys, cfg.JWTAccessLifetime, cfg.JWTRefreshLifetime, cfg.Now)
+		if err != nil {
+			return nil, fmt.Errorf("restauth: Config.JWTKeys: %w", err)
+		}
+	}
 	tokens := cfg.TokenStore
 	if tokens == nil {
 		tokens = core.NewGORMTokenStore(db, cfg.Now)
@@ -180,6 +189,7 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		Validators:                cfg.PasswordValidators,
 		Tokens:                    tokens,
 		TokenTTL:                  cfg.TokenTTL,
+		JWT:                       issuer,
 		Mailer:                    cfg.Mailer,
 		Templates:                 tpl,
 		SecretKey:                 cfg.SecretKey,
@@ -202,6 +212,7 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		return nil, err
 	}
 	svc.Hooks = o.hooks
+	svc.JWTClaims = o.claims
 	h := handlers.New(svc, cfg.Catalog, handlers.Settings{
 		MaxBodyBytes:            cfg.MaxBodyBytes,
 		TokenAuth:               !cfg.DisableTokenAuth,
@@ -211,6 +222,24 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		UsernameRequired:        *cfg.UsernameRequired,
 		EmailRequired:           *cfg.EmailRequired,
 		Verification:            cfg.EmailVerification,
+		JWT: handlers.JWTSettings{
+			Enabled:           cfg.UseJWT,
+			LegacyResponse:    cfg.JWTResponseStyle == "v0.9",
+			ReturnExpiration:  cfg.JWTAuthReturnExpiration,
+			Rotate:            cfg.RotateRefreshTokens,
+			CheckRevoked:      cfg.JWTCheckRevoked,
+			Cookie:            cfg.JWTAuthCookie,
+			RefreshCookie:     cfg.JWTAuthRefreshCookie,
+			RefreshCookiePath: cfg.JWTAuthRefreshCookiePath,
+			CookieDomain:      cfg.JWTAuthCookieDomain,
+			Secure:            cfg.JWTAuthSecure,
+			HTTPOnly:          *cfg.JWTAuthHTTPOnly,
+			SameSite:          cfg.JWTAuthSameSite,
+			UseCSRF:           cfg.JWTAuthCookieUseCSRF,
+			EnforceCSRF:       cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated,
+			CSRFCookie:        cfg.CSRFCookieName,
+			CSRFHeader:        cfg.CSRFHeaderName,
+		},
 	}, o.ext, cfg.Logger)
 	return &Plugin[U]{cfg: cfg, db: db, svc: svc, h: h}, nil
 }
@@ -224,7 +253,11 @@ var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 // table included) and the case-insensitive unique indexes on username and
 // (non-empty) email, on SQLite and PostgreSQL.
 func (p *Plugin[U]) AutoMigrate() error {
-	if err := p.db.AutoMigrate(new(U), &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
+	tables := []any{new(U), &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{}}
+	if p.cfg.UseJWT {
+		tables = append(tables, &models.OutstandingToken{}, &models.BlacklistedToken{})
+	}
+	if err := p.db.AutoMigrate(tables...); err != nil {
 		return fmt.Errorf("restauth: migrate: %w", err)
 	}
 	stmt := &gorm.Statement{DB: p.db}
@@ -252,11 +285,17 @@ func (p *Plugin[U]) AutoMigrate() error {
 func (p *Plugin[U]) Register(r gin.IRouter) { p.h.Register(r) }
 
 // RequireAuth returns middleware for the app's own routes: it
-// authenticates the request (Authorization: Token <key>) and answers 401
-// in DRF's shape when it cannot. Read the user with CurrentUser.
+// authenticates the request (Authorization: Token <key>; in JWT mode also
+// Authorization: Bearer <access> or the JWTAuthCookie cookie, the header
+// winning) and answers 401 in DRF's shape when it cannot. Read the user
+// with CurrentUser, or the JWT's claims without a query with
+// CurrentClaims. Cookie-authenticated unsafe requests are checked for CSRF
+// as the JWTAuthCookie*CSRF* settings say.
 func (p *Plugin[U]) RequireAuth() gin.HandlerFunc { return p.h.RequireAuth() }
 
-// CurrentUser returns the user authenticated by RequireAuth.
+// CurrentUser returns the user authenticated by RequireAuth. In JWT mode
+// the first call loads the user (one query); it reports false if the user
+// is gone or inactive.
 func CurrentUser[U any](c *gin.Context) (*U, bool) { return handlers.CurrentUser[U](c) }
 
 // CurrentToken returns the token key the request was authenticated with.

@@ -470,7 +470,21 @@ func TestConfigValidation(t *testing.T) {
 		{"no secret", func(c *restauth.Config) { c.SecretKey = "" }, "SecretKey"},
 		{"short secret", func(c *restauth.Config) { c.SecretKey = "short" }, "SecretKey"},
 		{"no auth scheme", func(c *restauth.Config) { c.DisableTokenAuth = true }, "DisableTokenAuth"},
-		{"jwt not yet", func(c *restauth.Config) { c.UseJWT = true }, "UseJWT"},
+		{"jwt style", func(c *restauth.Config) { c.UseJWT = true; c.JWTResponseStyle = "v2" }, "JWTResponseStyle"},
+		{"samesite none insecure", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthSameSite = http.SameSiteNoneMode }, "JWTAuthSameSite"},
+		{"short hs key", func(c *restauth.Config) {
+			c.UseJWT = true
+			c.JWTKeys = []restauth.JWTKey{{Algorithm: "HS256", Secret: []byte("short")}}
+		}, "JWTKeys"},
+		{"alg none key", func(c *restauth.Config) {
+			c.UseJWT = true
+			c.JWTKeys = []restauth.JWTKey{{Algorithm: "none", Secret: []byte(testSecret)}}
+		}, "unsupported algorithm"},
+		{"duplicate kid", func(c *restauth.Config) {
+			c.UseJWT = true
+			k := restauth.JWTKey{ID: "a", Algorithm: "HS256", Secret: []byte(testSecret)}
+			c.JWTKeys = []restauth.JWTKey{k, k}
+		}, "kid"},
 		{"relative site", func(c *restauth.Config) { c.SiteURL = "/app" }, "SiteURL"},
 		{"reset url without token", func(c *restauth.Config) { c.PasswordResetURL = "https://x/{uid}" }, "PasswordResetURL"},
 		{"bad login method", func(c *restauth.Config) { c.LoginMethods = []restauth.LoginMethod{"phone"} }, "LoginMethods"},

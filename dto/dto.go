@@ -5,6 +5,8 @@
 // logic.
 package dto
 
+import "time"
+
 // LoginRequest is the body of POST login/.
 type LoginRequest struct {
 	Username string `json:"username" binding:"max=4096"`
@@ -77,4 +79,41 @@ type VerifyEmailRequest struct {
 // ResendEmailRequest is the body of POST registration/resend-email/.
 type ResendEmailRequest struct {
 	Email string `json:"email" binding:"required,max=254,email"`
+}
+
+// JWTResponse answers a JWT-mode login or registration. Refresh is ""
+// when the refresh token went into an HttpOnly cookie instead. The
+// expirations are set only with JWTAuthReturnExpiration.
+type JWTResponse struct {
+	Access            string     `json:"access"`
+	Refresh           string     `json:"refresh"`
+	User              any        `json:"user"`
+	AccessExpiration  *time.Time `json:"access_expiration,omitempty"`
+	RefreshExpiration *time.Time `json:"refresh_expiration,omitempty"`
+}
+
+// LegacyJWTResponse is the django-rest-auth 0.9 shape {"token","user"}.
+type LegacyJWTResponse struct {
+	Token string `json:"token"`
+	User  any    `json:"user"`
+}
+
+// RefreshRequest is the body of POST token/refresh/ and of a JWT-mode
+// logout; the refresh token may come from a cookie instead.
+type RefreshRequest struct {
+	Refresh string `json:"refresh" binding:"max=8192"`
+}
+
+// RefreshResponse answers token/refresh/; Refresh and RefreshExpiration
+// appear when refresh tokens rotate.
+type RefreshResponse struct {
+	Access            string     `json:"access"`
+	AccessExpiration  time.Time  `json:"access_expiration"`
+	Refresh           *string    `json:"refresh,omitempty"`
+	RefreshExpiration *time.Time `json:"refresh_expiration,omitempty"`
+}
+
+// VerifyRequest is the body of POST token/verify/.
+type VerifyRequest struct {
+	Token string `json:"token" binding:"required,max=8192"`
 }

@@ -29,6 +29,7 @@ type Settings struct {
 	UsernameRequired        bool
 	EmailRequired           bool
 	Verification            core.Verification
+	JWT                     JWTSettings
 }
 
 // Extensions are the parts of the HTTP layer an app may replace.
@@ -217,6 +218,9 @@ func (h *Handlers[U]) notAllowed(allow string) gin.HandlerFunc {
 
 // Register mounts every endpoint on r.
 func (h *Handlers[U]) Register(r gin.IRouter) {
+	if h.set.JWT.csrfOn() {
+		r = r.Group("", h.csrfGuard)
+	}
 	auth := h.RequireAuth()
 	h.route(r, "login", map[string][]gin.HandlerFunc{http.MethodPost: {h.login}})
 	logout := map[string][]gin.HandlerFunc{http.MethodPost: {h.logout}}
@@ -234,5 +238,8 @@ func (h *Handlers[U]) Register(r gin.IRouter) {
 	})
 	if h.set.Registration {
 		h.registerRoutes(r)
+	}
+	if h.set.JWT.Enabled {
+		h.jwtRoutes(r)
 	}
 }

@@ -34,35 +34,38 @@ func (h *Handlers[U]) login(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	body, err := h.LoginResponse(c.Request.Context(), u)
+	cred, err := h.svc.Login(c.Request.Context(), u, h.set.TokenAuth)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, body)
+	h.respondCredentials(c, http.StatusOK, u, cred)
 }
 
-// LoginResponse logs u in (last_login, token, hooks) and returns the body
-// a login answers with.
+// LoginResponse logs u in (last_login, credentials, hooks) and returns the
+// body a login answers with (no cookies: there is no request).
 func (h *Handlers[U]) LoginResponse(ctx context.Context, u *U) (any, error) {
-	key, err := h.svc.Login(ctx, u, h.set.TokenAuth)
+	cred, err := h.svc.Login(ctx, u, h.set.TokenAuth)
 	if err != nil {
 		return nil, err
 	}
-	if h.ext.TokenResponse != nil {
-		return h.ext.TokenResponse(key, u), nil
-	}
-	return dto.TokenResponse{Key: key}, nil
+	return h.credentialsBody(u, cred), nil
 }
 
 func (h *Handlers[U]) logout(c *gin.Context) {
+	var in *Input
 	if c.Request.Method == http.MethodPost {
-		// Drain and check the body like any other endpoint, though logout
-		// reads no field from it.
-		if _, err := h.read(c); err != nil {
+		// Drain and check the body like any other endpoint; only JWT mode
+		// reads a field from it.
+		var err error
+		if in, err = h.read(c); err != nil {
 			h.fail(c, err)
 			return
 		}
+	}
+	if h.set.JWT.Enabled {
+		h.logoutJWT(c, in)
+		return
 	}
 	u, key := h.optionalUser(c)
 	if err := h.svc.Logout(c.Request.Context(), u, key); err != nil {

@@ -42,7 +42,11 @@ func (h *Handlers[U]) passwordResetConfirm(c *gin.Context) {
 }
 
 func (h *Handlers[U]) passwordChange(c *gin.Context) {
-	u, _ := CurrentUser[U](c)
+	u, err := h.user(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	in, err := h.read(c)
 	if err != nil {
 		h.fail(c, err)
@@ -86,7 +90,7 @@ func (h *Handlers[U]) passwordChange(c *gin.Context) {
 			return
 		}
 	}
-	err = h.svc.ChangePassword(ctx, u, CurrentToken(c), old, h.set.OldPasswordFieldEnabled, req.NewPassword1, req.NewPassword2)
+	err = h.svc.ChangePassword(ctx, u, session(c), old, h.set.OldPasswordFieldEnabled, req.NewPassword1, req.NewPassword2)
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -82,11 +82,7 @@ func (h *Handlers[U]) register(c *gin.Context) {
 		h.detail(c, http.StatusCreated, "registration.verification_sent")
 		return
 	}
-	if h.ext.TokenResponse != nil {
-		c.JSON(http.StatusCreated, h.ext.TokenResponse(res.Key, u))
-		return
-	}
-	c.JSON(http.StatusCreated, dto.TokenResponse{Key: res.Key})
+	h.respondCredentials(c, http.StatusCreated, u, res.Credentials)
 }
 
 // bindErr returns err as an *apierr.Error when it is one.

@@ -56,12 +56,20 @@ func (DefaultUserSerializer[U]) Update(_ context.Context, u *U, in *Input, parti
 }
 
 func (h *Handlers[U]) userGet(c *gin.Context) {
-	u, _ := CurrentUser[U](c)
+	u, err := h.user(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, h.ext.UserSerializer.Represent(u))
 }
 
 func (h *Handlers[U]) userUpdate(c *gin.Context) {
-	cur, _ := CurrentUser[U](c)
+	cur, err := h.user(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
 	in, err := h.read(c)
 	if err != nil {
 		h.fail(c, err)

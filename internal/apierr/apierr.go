@@ -24,7 +24,9 @@ type Error struct {
 	Code   string
 	Fields map[string][]locales.Message
 	Header map[string]string
-	Cause  error
+	// Extra holds further keys of a detail body (simplejwt's "messages").
+	Extra map[string]any
+	Cause error
 }
 
 // Error describes e for logs.
@@ -111,6 +113,9 @@ func (e *Error) Body(text func(locales.Message) string) map[string]any {
 		}
 		if e.Code != "" {
 			out["code"] = e.Code
+		}
+		for k, v := range e.Extra {
+			out[k] = v
 		}
 		return out
 	}

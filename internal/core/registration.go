@@ -38,7 +38,7 @@ type Signup struct {
 
 // RegisterResult is what Register made.
 type RegisterResult struct {
-	Key string // token key, when one was issued
+	Credentials // a token key or JWT pair, when any was issued
 }
 
 // Register creates the user u (already carrying the app's extra fields),
@@ -115,12 +115,12 @@ func (s *Service[U]) Register(ctx context.Context, u *U, su Signup, withToken bo
 				confirmKey = k
 			}
 		}
-		if withToken && s.opt.EmailVerification != VerificationMandatory {
-			k, err := s.opt.Tokens.Create(tctx, b.ID, s.tokenExpiry(now))
+		if s.opt.EmailVerification != VerificationMandatory {
+			c, err := s.issue(tctx, u, withToken, now)
 			if err != nil {
 				return err
 			}
-			res.Key = k
+			res.Credentials = c
 		}
 		return nil
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/apierr"
+	"github.com/restauth/restauth/internal/jwtauth"
 	"github.com/restauth/restauth/internal/password"
 	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
@@ -46,6 +47,8 @@ type Options struct {
 	Validators                []password.Validator
 	Tokens                    TokenStore
 	TokenTTL                  time.Duration
+	// JWT signs and verifies JWTs; nil when JWT mode is off.
+	JWT                       *jwtauth.Issuer
 	Mailer                    emails.Mailer
 	Templates                 *emails.Templates
 	SecretKey                 string
@@ -70,6 +73,8 @@ type Options struct {
 type Service[U any] struct {
 	opt   Options
 	Hooks Hooks[U]
+	// JWTClaims adds the app's claims to access tokens.
+	JWTClaims func(ctx context.Context, u *U) map[string]any
 	reset ResetTokens
 	dummy string
 	mail  sync.WaitGroup
@@ -212,33 +217,40 @@ func (s *Service[U]) Authenticate(ctx context.Context, username, email, pw strin
 	return u, nil
 }
 
-// Login records a login of u: it updates last_login, creates a token (in
-// token mode, when withToken) and runs the OnLogin hooks. It returns the
-// token key ("" when none was made).
-func (s *Service[U]) Login(ctx context.Context, u *U, withToken bool) (string, error) {
+// Login records a login of u: it updates last_login, issues credentials
+// (an access/refresh pair in JWT mode, else a token key when withToken)
+// and runs the OnLogin hooks.
+func (s *Service[U]) Login(ctx context.Context, u *U, withToken bool) (Credentials, error) {
 	b := Base(u)
 	now := s.Now().Truncate(time.Microsecond)
-	key := ""
-	// last_login and the token change together or not at all.
+	var cred Credentials
+	// last_login and the credentials change together or not at all.
 	err := s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(new(U)).Where("id = ?", b.ID).Update("last_login", now).Error; err != nil {
 			return fmt.Errorf("restauth: update last_login: %w", err)
 		}
-		if withToken {
-			k, err := s.opt.Tokens.Create(WithTx(ctx, tx), b.ID, s.tokenExpiry(now))
-			if err != nil {
-				return err
-			}
-			key = k
-		}
-		return nil
+		c, err := s.issue(WithTx(ctx, tx), u, withToken, now)
+		cred = c
+		return err
 	})
 	if err != nil {
-		return "", apierr.Unavailable(err)
+		return Credentials{}, apierr.Unavailable(err)
 	}
 	b.LastLogin = &now
 	run(ctx, s.Hooks.OnLogin, u)
-	return key, nil
+	return cred, nil
+}
+
+// issue makes the credentials of a login (ctx carries the transaction).
+func (s *Service[U]) issue(ctx context.Context, u *U, withToken bool, now time.Time) (Credentials, error) {
+	if s.opt.JWT != nil {
+		return s.issuePair(ctx, u)
+	}
+	if !withToken {
+		return Credentials{}, nil
+	}
+	k, err := s.opt.Tokens.Create(ctx, Base(u).ID, s.tokenExpiry(now))
+	return Credentials{Key: k}, err
 }
 
 // UserByToken resolves a token key to its active user for request
@@ -286,9 +298,9 @@ func (s *Service[U]) ValidatePassword(pw string, b *models.User) []locales.Messa
 	return password.Validate(pw, userInfo(b), s.opt.Validators)
 }
 
-// setPassword hashes pw into u, saves it and revokes u's tokens except
-// keep, all in one transaction.
-func (s *Service[U]) setPassword(ctx context.Context, u *U, pw string, keep ...string) error {
+// setPassword hashes pw into u, saves it and revokes u's tokens and
+// refresh tokens except keep's, all in one transaction.
+func (s *Service[U]) setPassword(ctx context.Context, u *U, pw string, keep Session) error {
 	b := Base(u)
 	h, err := s.opt.Hasher.Hash(pw)
 	if err != nil {
@@ -305,7 +317,17 @@ func (s *Service[U]) setPassword(ctx context.Context, u *U, pw string, keep ...s
 		if res.RowsAffected != 1 {
 			return errStale
 		}
-		return s.opt.Tokens.DeleteUser(tctx, b.ID, keep...)
+		var keepKeys []string
+		if keep.Key != "" {
+			keepKeys = []string{keep.Key}
+		}
+		if err := s.opt.Tokens.DeleteUser(tctx, b.ID, keepKeys...); err != nil {
+			return err
+		}
+		if s.opt.JWT != nil {
+			return s.revokeUserRefresh(tx, b.ID, keep.Family)
+		}
+		return nil
 	})
 	if errors.Is(err, errStale) {
 		return err
@@ -322,8 +344,9 @@ var errStale = errors.New("restauth: password changed concurrently")
 
 // ChangePassword is password/change/: old password check (when enabled),
 // match, validators, then save and revoke the user's other tokens (all of
-// them with LogoutOnPasswordChange).
-func (s *Service[U]) ChangePassword(ctx context.Context, u *U, currentKey, oldPassword string, checkOld bool, p1, p2 string) error {
+// them with LogoutOnPasswordChange); in JWT mode the same holds for
+// refresh-token families, cur.Family being the current one.
+func (s *Service[U]) ChangePassword(ctx context.Context, u *U, cur Session, oldPassword string, checkOld bool, p1, p2 string) error {
 	b := Base(u)
 	if checkOld {
 		if ok, _ := s.opt.Hasher.Verify(oldPassword, b.Password); !ok {
@@ -336,11 +359,11 @@ func (s *Service[U]) ChangePassword(ctx context.Context, u *U, currentKey, oldPa
 	if msgs := s.ValidatePassword(p2, b); len(msgs) > 0 {
 		return apierr.Field("new_password2", msgs...)
 	}
-	var keep []string
-	if !s.opt.LogoutOnPasswordChange && currentKey != "" {
-		keep = []string{currentKey}
+	var keep Session
+	if !s.opt.LogoutOnPasswordChange {
+		keep = cur
 	}
-	if err := s.setPassword(ctx, u, p1, keep...); errors.Is(err, errStale) {
+	if err := s.setPassword(ctx, u, p1, keep); errors.Is(err, errStale) {
 		return apierr.Field("old_password", locales.M("password.old_incorrect"))
 	} else if err != nil {
 		return err
@@ -424,7 +447,7 @@ func (s *Service[U]) ConfirmPasswordReset(ctx context.Context, uid, token, p1, p
 			return nil, err
 		}
 	}
-	if err := s.setPassword(ctx, u, p1); errors.Is(err, errStale) {
+	if err := s.setPassword(ctx, u, p1, Session{}); errors.Is(err, errStale) {
 		return nil, apierr.Field("token", locales.M("field.invalid"))
 	} else if err != nil {
 		return nil, err
