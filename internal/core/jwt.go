@@ -46,7 +46,9 @@ func jwtError(id, code string) *apierr.Error {
 // ErrJWTInvalid is 401 {"detail":"Token is invalid or expired","code":"token_not_valid"}.
 func ErrJWTInvalid() *apierr.Error { return jwtError("jwt.invalid", "token_not_valid") }
 
-func errNoActiveAccount() *apierr.Error { return jwtError("jwt.no_active_account", "no_active_account") }
+func errNoActiveAccount() *apierr.Error {
+	return jwtError("jwt.no_active_account", "no_active_account")
+}
 
 // JWT returns the token issuer, nil when JWT mode is off.
 func (s *Service[U]) JWT() *jwtauth.Issuer { return s.opt.JWT }

@@ -42,11 +42,11 @@ func run[U any](ctx context.Context, fns []func(context.Context, *U), u *U) {
 
 // Options configure a Service; the root package fills every field.
 type Options struct {
-	DB                        *gorm.DB
-	Hasher                    password.Hasher
-	Validators                []password.Validator
-	Tokens                    TokenStore
-	TokenTTL                  time.Duration
+	DB         *gorm.DB
+	Hasher     password.Hasher
+	Validators []password.Validator
+	Tokens     TokenStore
+	TokenTTL   time.Duration
 	// JWT signs and verifies JWTs; nil when JWT mode is off.
 	JWT                       *jwtauth.Issuer
 	Mailer                    emails.Mailer
@@ -75,9 +75,9 @@ type Service[U any] struct {
 	Hooks Hooks[U]
 	// JWTClaims adds the app's claims to access tokens.
 	JWTClaims func(ctx context.Context, u *U) map[string]any
-	reset ResetTokens
-	dummy string
-	mail  sync.WaitGroup
+	reset     ResetTokens
+	dummy     string
+	mail      sync.WaitGroup
 }
 
 // New returns a Service for opt.
