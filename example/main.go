@@ -2,6 +2,7 @@
 //
 //	go run ./example                                  # serve on 127.0.0.1:8000
 //	go run ./example createuser NAME EMAIL PASSWORD   # add a user
+//	REST_USE_JWT=true go run ./example                # JWT mode
 //
 // It is configured by environment variables; see README.md ("The example
 // server").
@@ -19,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -126,16 +126,123 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-func flag(getenv func(string) string, name string) (bool, error) {
+// flag reads a boolean variable: true/false, 1/0, yes/no or on/off, in
+// any letter case; unset is def.
+func flag(getenv func(string) string, name string, def bool) (bool, error) {
 	v := getenv(name)
-	if v == "" {
+	switch strings.ToLower(v) {
+	case "":
+		return def, nil
+	case "1", "t", "true", "y", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "n", "no", "off":
 		return false, nil
 	}
-	b, err := strconv.ParseBool(v)
+	return false, fmt.Errorf("%s=%q: want true or false", name, v)
+}
+
+// jwtVars are the JWT variables other than REST_USE_JWT: setting any of
+// them without JWT mode is a mistake, not something to ignore.
+var jwtVars = []string{
+	"JWT_AUTH_COOKIE", "JWT_AUTH_REFRESH_COOKIE", "JWT_AUTH_SECURE", "JWT_AUTH_HTTPONLY", "JWT_AUTH_SAMESITE",
+	"JWT_AUTH_RETURN_EXPIRATION", "JWT_AUTH_COOKIE_USE_CSRF", "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED",
+	"ROTATE_REFRESH_TOKENS", "JWT_PRIVATE_KEY_FILE", "JWT_KEY_ID",
+}
+
+// jwtConfig applies REST_USE_JWT and the JWT_* variables to cfg.
+func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
+	on, err := flag(getenv, "REST_USE_JWT", false)
 	if err != nil {
-		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+		return err
 	}
-	return b, nil
+	if !on {
+		for _, name := range jwtVars {
+			if getenv(name) != "" {
+				return fmt.Errorf("%s is set but REST_USE_JWT is not true", name)
+			}
+		}
+		return nil
+	}
+	cfg.UseJWT = true
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"JWT_AUTH_SECURE", &cfg.JWTAuthSecure},
+		{"JWT_AUTH_RETURN_EXPIRATION", &cfg.JWTAuthReturnExpiration},
+		{"JWT_AUTH_COOKIE_USE_CSRF", &cfg.JWTAuthCookieUseCSRF},
+		{"JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED", &cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated},
+		{"ROTATE_REFRESH_TOKENS", &cfg.RotateRefreshTokens},
+	} {
+		if *f.dst, err = flag(getenv, f.name, false); err != nil {
+			return err
+		}
+	}
+	httpOnly, err := flag(getenv, "JWT_AUTH_HTTPONLY", true)
+	if err != nil {
+		return err
+	}
+	cfg.JWTAuthHTTPOnly = restauth.Bool(httpOnly)
+	switch v := getenv("JWT_AUTH_SAMESITE"); strings.ToLower(v) {
+	case "", "lax":
+		cfg.JWTAuthSameSite = http.SameSiteLaxMode
+	case "strict":
+		cfg.JWTAuthSameSite = http.SameSiteStrictMode
+	case "none":
+		if !cfg.JWTAuthSecure {
+			return errors.New("JWT_AUTH_SAMESITE=None needs JWT_AUTH_SECURE=true (browsers drop such cookies otherwise)")
+		}
+		cfg.JWTAuthSameSite = http.SameSiteNoneMode
+	default:
+		return fmt.Errorf("JWT_AUTH_SAMESITE=%q: want Lax, Strict or None", v)
+	}
+	for _, c := range []struct {
+		name string
+		dst  *string
+	}{
+		{"JWT_AUTH_COOKIE", &cfg.JWTAuthCookie},
+		{"JWT_AUTH_REFRESH_COOKIE", &cfg.JWTAuthRefreshCookie},
+	} {
+		v := getenv(c.name)
+		if strings.IndexFunc(v, notTokenChar) >= 0 {
+			return fmt.Errorf("%s=%q: not a valid cookie name", c.name, v)
+		}
+		if v == "csrftoken" {
+			return fmt.Errorf("%s=%q: that is the CSRF cookie's name", c.name, v)
+		}
+		*c.dst = v
+	}
+	if cfg.JWTAuthCookie != "" && cfg.JWTAuthCookie == cfg.JWTAuthRefreshCookie {
+		return errors.New("JWT_AUTH_COOKIE and JWT_AUTH_REFRESH_COOKIE must name different cookies")
+	}
+	if (cfg.JWTAuthCookieUseCSRF || cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated) && cfg.JWTAuthCookie == "" && cfg.JWTAuthRefreshCookie == "" {
+		return errors.New("JWT_AUTH_COOKIE_USE_CSRF and JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED need JWT_AUTH_COOKIE or JWT_AUTH_REFRESH_COOKIE")
+	}
+	file, kid := getenv("JWT_PRIVATE_KEY_FILE"), getenv("JWT_KEY_ID")
+	if file == "" {
+		if kid != "" {
+			return errors.New("JWT_KEY_ID needs JWT_PRIVATE_KEY_FILE")
+		}
+		return nil // HS256 derived from SECRET_KEY
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE: %w", err)
+	}
+	k, err := restauth.ParseJWTKey(kid, pem)
+	if err != nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE %s: %w", file, err)
+	}
+	if k.PrivateKey == nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE %s holds a public key; signing needs the private key", file)
+	}
+	cfg.JWTKeys = []restauth.JWTKey{k}
+	return nil
+}
+
+// notTokenChar reports a rune that may not appear in a cookie name.
+func notTokenChar(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
 }
 
 func openDB(url string) (*gorm.DB, error) {
@@ -151,55 +258,71 @@ func openDB(url string) (*gorm.DB, error) {
 	return nil, fmt.Errorf("DATABASE_URL %q: want sqlite://PATH or postgres://...", url)
 }
 
-func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	addr := getenv("ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8000"
-	}
-	db, err := openDB(getenv("DATABASE_URL"))
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
+// config builds the restauth configuration from the environment.
+func config(getenv func(string) string, stdout io.Writer, log *slog.Logger, addr string) (restauth.Config, error) {
 	cfg := restauth.Config{SecretKey: getenv("SECRET_KEY"), SiteURL: getenv("SITE_URL"), Logger: log}
 	if cfg.SecretKey == "" {
 		var b [32]byte
 		_, _ = rand.Read(b[:])
 		cfg.SecretKey = hex.EncodeToString(b[:])
-		log.Warn("SECRET_KEY not set: using a random key, so reset links die when the server restarts")
+		log.Warn("SECRET_KEY not set: using a random key, so reset links and JWTs die when the server restarts")
 	}
 	if cfg.SiteURL == "" {
 		cfg.SiteURL = "http://" + addr
 	}
 	// The API is mounted at /rest-auth, where the default confirmation
 	// link (SiteURL + /rest-auth/registration/account-confirm-email/...) points.
-	for name, dst := range map[string]*bool{
-		"OLD_PASSWORD_FIELD_ENABLED": &cfg.OldPasswordFieldEnabled,
-		"LOGOUT_ON_PASSWORD_CHANGE":  &cfg.LogoutOnPasswordChange,
-		"ACCOUNT_LOGOUT_ON_GET":      &cfg.LogoutOnGet,
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"OLD_PASSWORD_FIELD_ENABLED", &cfg.OldPasswordFieldEnabled},
+		{"LOGOUT_ON_PASSWORD_CHANGE", &cfg.LogoutOnPasswordChange},
+		{"ACCOUNT_LOGOUT_ON_GET", &cfg.LogoutOnGet},
 	} {
-		if *dst, err = flag(getenv, name); err != nil {
-			return nil, err
+		if *f.dst, err = flag(getenv, f.name, false); err != nil {
+			return cfg, err
 		}
 	}
 	if v := getenv("ACCOUNT_EMAIL_VERIFICATION"); v != "" {
 		cfg.EmailVerification = restauth.EmailVerification(strings.ToLower(v))
 	}
-	// Accepted for later features, ignored for now.
-	for _, name := range []string{"REST_USE_JWT", "JWT_AUTH_COOKIE", "JWT_AUTH_REFRESH_COOKIE"} {
-		if getenv(name) != "" {
-			log.Warn("variable accepted but not used by this version", "name", name)
-		}
+	if err := jwtConfig(getenv, &cfg); err != nil {
+		return cfg, err
 	}
 	if smtp := getenv("SMTP_ADDR"); smtp != "" {
 		m, err := emails.NewSMTP(emails.SMTPConfig{Addr: smtp, From: "restauth example <noreply@example.com>", TLS: emails.TLSNone})
 		if err != nil {
-			return nil, fmt.Errorf("SMTP_ADDR: %w", err)
+			return cfg, fmt.Errorf("SMTP_ADDR: %w", err)
 		}
 		cfg.Mailer = m
 	} else {
 		cfg.Mailer = emails.Console(stdout)
 	}
+	return cfg, nil
+}
+
+func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	addr := getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8000"
+	}
+	cfg, err := config(getenv, stdout, log, addr)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(getenv("DATABASE_URL"))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	a := &app{addr: addr, db: db}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 	auth, err := restauth.New[Member](db, cfg, restauth.WithUserSerializer[Member](memberSerializer{}))
 	if err != nil {
 		return nil, err
@@ -216,10 +339,17 @@ func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
 	auth.Register(r.Group("/rest-auth"))
 	api := r.Group("/api", auth.RequireAuth())
 	api.GET("/profile", func(c *gin.Context) {
-		u, _ := restauth.CurrentUser[Member](c)
+		// In JWT mode the user loads here; it may have been deactivated
+		// or deleted since the access token was issued.
+		u, ok := restauth.CurrentUser[Member](c)
+		if !ok {
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"detail": "User inactive or deleted."})
+			return
+		}
 		c.JSON(http.StatusOK, gin.H{"username": u.Username, "nickname": u.Nickname, "date_joined": u.DateJoined})
 	})
-	return &app{addr: addr, db: db, auth: auth, router: r}, nil
+	a.auth, a.router = auth, r
+	return a, nil
 }
 
 func (a *app) close() {

@@ -168,10 +168,6 @@ func (s *Service[U]) lookupRefresh(tx *gorm.DB, raw string) (*models.Outstanding
 	return &row, nil
 }
 
-// errReuse marks a refresh token presented again after it was
-// blacklisted; its family has been revoked in the same transaction.
-var errReuse = errors.New("restauth: blacklisted refresh token presented")
-
 // Refresh is token/refresh/: it checks raw, and returns a new access token
 // (plus a new refresh token, the old one blacklisted, when rotate). A
 // refresh token that was already blacklisted revokes its whole family:
@@ -180,6 +176,7 @@ var errReuse = errors.New("restauth: blacklisted refresh token presented")
 func (s *Service[U]) Refresh(ctx context.Context, raw string, rotate bool) (Credentials, error) {
 	var out Credentials
 	var family string
+	reused := false
 	err := s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row, err := s.lookupRefresh(tx, raw)
 		if err != nil {
@@ -191,10 +188,9 @@ func (s *Service[U]) Refresh(ctx context.Context, raw string, rotate bool) (Cred
 			return err
 		}
 		if !fresh {
-			if err := s.revokeWhere(tx, "o.family = ?", row.Family); err != nil {
-				return err
-			}
-			return errReuse
+			// Commit the revocation, then refuse.
+			reused = true
+			return s.revokeWhere(tx, "o.family = ?", row.Family)
 		}
 		u, err := s.UserByID(WithTx(ctx, tx), row.UserID)
 		if err != nil {
@@ -215,7 +211,7 @@ func (s *Service[U]) Refresh(ctx context.Context, raw string, rotate bool) (Cred
 		out = Credentials{Access: access, AccessExpires: aexp, Session: row.Family}
 		return err
 	})
-	if errors.Is(err, errReuse) {
+	if err == nil && reused {
 		s.opt.Logger.WarnContext(ctx, "restauth: a blacklisted refresh token was presented; its family is revoked", "family", family)
 		return Credentials{}, ErrJWTInvalid()
 	}
@@ -247,6 +243,7 @@ func blacklistIf(tx *gorm.DB, id uint, now time.Time, do bool) (bool, error) {
 // 401, as at token/refresh/.
 func (s *Service[U]) LogoutRefresh(ctx context.Context, raw string) (*U, error) {
 	var userID uint
+	reused := false
 	err := s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row, err := s.lookupRefresh(tx, raw)
 		if err != nil {
@@ -257,15 +254,14 @@ func (s *Service[U]) LogoutRefresh(ctx context.Context, raw string) (*U, error) 
 			return err
 		}
 		if !fresh {
-			if err := s.revokeWhere(tx, "o.family = ?", row.Family); err != nil {
-				return err
-			}
-			return errReuse
+			// Commit the revocation, then refuse.
+			reused = true
+			return s.revokeWhere(tx, "o.family = ?", row.Family)
 		}
 		userID = row.UserID
 		return nil
 	})
-	if errors.Is(err, errReuse) {
+	if err == nil && reused {
 		return nil, ErrJWTInvalid()
 	}
 	if err != nil {

@@ -1,0 +1,792 @@
+package restauth_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
+	"gorm.io/gorm"
+
+	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/testdb"
+	"github.com/restauth/restauth/models"
+)
+
+// jwtEnv is newEnv in JWT mode, with an unsafe app route for CSRF tests
+// and a route that reads only the claims.
+func jwtEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...restauth.Option[Customer]) *env {
+	t.Helper()
+	e := newEnv(t, db, func(c *restauth.Config) {
+		c.UseJWT = true
+		if mutate != nil {
+			mutate(c)
+		}
+	}, opts...)
+	e.r.POST("/api/action", e.auth.RequireAuth(), func(c *gin.Context) {
+		u, ok := restauth.CurrentUser[Customer](c)
+		if !ok {
+			c.JSON(500, gin.H{"detail": "no user"})
+			return
+		}
+		c.JSON(200, gin.H{"username": u.Username})
+	})
+	e.r.GET("/api/claims", e.auth.RequireAuth(), func(c *gin.Context) {
+		cl, ok := restauth.CurrentClaims(c)
+		if !ok {
+			c.JSON(500, gin.H{"detail": "no claims"})
+			return
+		}
+		c.JSON(200, cl)
+	})
+	return e
+}
+
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+
+// loginJWT logs in and returns the 200 body.
+func (e *env) loginJWT(username string) resp {
+	e.t.Helper()
+	r := e.do("POST", "/rest-auth/login/", map[string]any{"username": username, "password": goodPass})
+	if r.Code != 200 {
+		e.t.Fatalf("login %s: %d %s", username, r.Code, r.Raw)
+	}
+	return r
+}
+
+func (r resp) str(key string) string { s, _ := r.Body[key].(string); return s }
+
+// payload decodes a JWT's claims without verifying it.
+func payload(t testing.TB, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func header(t testing.TB, tok string) map[string]any {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var jtiRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func expectTokenInvalid(t testing.TB, r resp, detail string) {
+	t.Helper()
+	expectDetail(t, r, 401, detail)
+	if r.Body["code"] != "token_not_valid" {
+		t.Fatalf("code %v, want token_not_valid: %s", r.Body["code"], r.Raw)
+	}
+}
+
+func TestJWTResponseShapes(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		claims := restauth.WithJWTClaims[Customer](func(_ context.Context, u *Customer) map[string]any {
+			return map[string]any{"company": u.CompanyName, "user_id": "999", "token_type": "refresh"}
+		})
+		e := jwtEnv(t, db, nil, restauth.WithUserSerializer[Customer](customerSerializer{}), claims)
+		u := e.user("alice", "alice@example.com")
+		e.db.Model(u).Update("company_name", "Acme Ltd")
+
+		r := e.loginJWT("alice")
+		for _, k := range []string{"access", "refresh", "user"} {
+			if _, ok := r.Body[k]; !ok {
+				t.Fatalf("login body lacks %q: %s", k, r.Raw)
+			}
+		}
+		if len(r.Body) != 3 {
+			t.Fatalf("login body has extra keys: %s", r.Raw)
+		}
+		user, _ := r.Body["user"].(map[string]any)
+		if user["username"] != "alice" || user["company_name"] != "Acme Ltd" || user["pk"] != float64(u.ID) {
+			t.Fatalf("user object %v lacks the app's field or pk", user)
+		}
+		now := e.clock.Now().Unix()
+		ac, rc := payload(t, r.str("access")), payload(t, r.str("refresh"))
+		want := strconv.FormatUint(uint64(u.ID), 10)
+		for name, c := range map[string]map[string]any{"access": ac, "refresh": rc} {
+			if c["token_type"] != name || c["user_id"] != want || !jtiRe.MatchString(c["jti"].(string)) || c["iat"] != float64(now) {
+				t.Fatalf("%s claims %v", name, c)
+			}
+		}
+		if ac["exp"] != float64(now+300) || rc["exp"] != float64(now+86400) {
+			t.Fatalf("lifetimes: access exp %v refresh exp %v (now %d)", ac["exp"], rc["exp"], now)
+		}
+		if ac["company"] != "Acme Ltd" || ac["jti"] == rc["jti"] || ac["sid"] != rc["sid"] {
+			t.Fatalf("app claim missing or ids wrong: access %v refresh %v", ac, rc)
+		}
+		if _, ok := header(t, r.str("access"))["kid"]; ok {
+			t.Fatal("default HS256 key should not name a kid")
+		}
+		// The access token authenticates; the claims route needs no user.
+		me := e.do("GET", "/api/me", nil, bearer(r.str("access"))...)
+		expect(t, me, 200)
+		if me.Body["company_name"] != "Acme Ltd" {
+			t.Fatalf("/api/me %s", me.Raw)
+		}
+		cl := e.do("GET", "/api/claims", nil, bearer(r.str("access"))...)
+		if cl.Body["company"] != "Acme Ltd" || cl.Body["user_id"] != want {
+			t.Fatalf("/api/claims %s", cl.Raw)
+		}
+		expect(t, e.do("GET", "/rest-auth/user/", nil, bearer(r.str("access"))...), 200)
+
+		// Registration answers the same shape with 201.
+		reg := e.do("POST", "/rest-auth/registration/", map[string]any{
+			"username": "bob", "email": "bob@example.com", "password1": goodPass, "password2": goodPass,
+		})
+		expect(t, reg, 201)
+		if reg.str("access") == "" || reg.str("refresh") == "" || reg.Body["user"].(map[string]any)["username"] != "bob" {
+			t.Fatalf("registration body %s", reg.Raw)
+		}
+		if _, ok := reg.Body["key"]; ok {
+			t.Fatal("JWT registration also returned a token key")
+		}
+		if n := e.count(&models.Token{}); n != 0 {
+			t.Fatalf("JWT mode created %d token keys", n)
+		}
+	})
+
+	t.Run("expiration fields", func(t *testing.T) {
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+			c.JWTAuthReturnExpiration = true
+			c.JWTAccessLifetime = 10 * time.Minute
+			c.JWTRefreshLifetime = 48 * time.Hour
+		})
+		e.user("alice", "alice@example.com")
+		r := e.loginJWT("alice")
+		now := e.clock.Now().UTC()
+		if got, want := r.str("access_expiration"), now.Add(10*time.Minute).Format(time.RFC3339); got != want {
+			t.Fatalf("access_expiration %q, want %q", got, want)
+		}
+		if got, want := r.str("refresh_expiration"), now.Add(48*time.Hour).Format(time.RFC3339); got != want {
+			t.Fatalf("refresh_expiration %q, want %q", got, want)
+		}
+		if !strings.HasSuffix(r.str("access_expiration"), "Z") {
+			t.Fatal("expiration not in UTC")
+		}
+	})
+
+	t.Run("v0.9 style", func(t *testing.T) {
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWTResponseStyle = "v0.9" },
+			restauth.WithUserSerializer[Customer](customerSerializer{}))
+		e.user("alice", "alice@example.com")
+		r := e.loginJWT("alice")
+		if len(r.Body) != 2 || r.str("token") == "" || r.Body["user"].(map[string]any)["company_name"] != "" {
+			t.Fatalf("v0.9 body %s", r.Raw)
+		}
+		if payload(t, r.str("token"))["token_type"] != "access" {
+			t.Fatal("v0.9 token is not an access token")
+		}
+		expect(t, e.do("GET", "/api/me", nil, bearer(r.str("token"))...), 200)
+	})
+
+	t.Run("token auth off", func(t *testing.T) {
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.DisableTokenAuth = true })
+		e.user("alice", "alice@example.com")
+		r := e.loginJWT("alice")
+		if r.str("access") == "" {
+			t.Fatal(r.Raw)
+		}
+		// A Token header is not a scheme this server speaks.
+		none := e.do("GET", "/api/me", nil, tokenHeader(strings.Repeat("a", 40))...)
+		expectDetail(t, none, 401, "Authentication credentials were not provided.")
+		if got := none.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
+			t.Fatalf("WWW-Authenticate %q", got)
+		}
+	})
+}
+
+// testKeys holds an RSA and an Ed25519 key and their PEM forms.
+type testKeys struct {
+	rsa       *rsa.PrivateKey
+	rsaPubPEM []byte
+	ed        ed25519.PrivateKey
+}
+
+func newTestKeys(t testing.TB) testKeys {
+	t.Helper()
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&rk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ek, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKeys{rsa: rk, rsaPubPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), ed: ek}
+}
+
+func signRaw(t testing.TB, method jwt.SigningMethod, kid string, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	if kid != "" {
+		tok.Header["kid"] = kid
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestJWTTampering(t *testing.T) {
+	keys := newTestKeys(t)
+	e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+		c.JWTKeys = []restauth.JWTKey{{ID: "k1", Algorithm: "RS256", PrivateKey: keys.rsa}}
+	})
+	u := e.user("alice", "alice@example.com")
+	login := e.loginJWT("alice")
+	access, refresh := login.str("access"), login.str("refresh")
+	if header(t, access)["kid"] != "k1" || header(t, access)["alg"] != "RS256" {
+		t.Fatalf("header %v", header(t, access))
+	}
+	good := payload(t, access)
+	claims := func(change map[string]any) jwt.MapClaims {
+		c := jwt.MapClaims{}
+		for k, v := range good {
+			c[k] = v
+		}
+		for k, v := range change {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	now := e.clock.Now().Unix()
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noneTok := func() string {
+		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT","kid":"k1"}`))
+		return h + "." + strings.Split(access, ".")[1] + "."
+	}
+	flipped := []byte(access)
+	flipped[len(flipped)-5] ^= 0x01
+	if flipped[len(flipped)-5] == '.' || string(flipped) == access {
+		t.Fatal("bad flip")
+	}
+	cases := []struct{ name, token string }{
+		{"alg none", noneTok()},
+		{"alg none without kid", strings.Replace(noneTok(), strings.Split(noneTok(), ".")[0], base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)), 1)},
+		{"HS256 with the RSA public key as secret", signRaw(t, jwt.SigningMethodHS256, "k1", keys.rsaPubPEM, claims(nil))},
+		{"HS256 public key secret, no kid", signRaw(t, jwt.SigningMethodHS256, "", keys.rsaPubPEM, claims(nil))},
+		{"flipped signature byte", string(flipped)},
+		{"signed by another key, same kid", signRaw(t, jwt.SigningMethodRS256, "k1", other, claims(nil))},
+		{"unknown kid", signRaw(t, jwt.SigningMethodRS256, "k2", other, claims(nil))},
+		{"no kid", signRaw(t, jwt.SigningMethodRS256, "", keys.rsa, claims(nil))},
+		{"PS256 with the right key", signRaw(t, jwt.SigningMethodPS256, "k1", keys.rsa, claims(nil))},
+		{"expired", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"exp": now - 1, "iat": now - 301}))},
+		{"no exp", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"exp": nil}))},
+		{"not yet valid", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"nbf": now + 60}))},
+		{"issued in the future", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"iat": now + 60}))},
+		{"refresh used as access", refresh},
+		{"no token_type", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"token_type": nil}))},
+		{"numeric user_id", signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(map[string]any{"user_id": float64(u.ID)}))},
+		{"garbage", "not.a.jwt"},
+		{"huge", strings.Repeat("a", 9000)},
+	}
+	// Control: the genuine token and a re-signed copy are accepted.
+	expect(t, e.do("GET", "/api/me", nil, bearer(access)...), 200)
+	expect(t, e.do("GET", "/api/me", nil, bearer(signRaw(t, jwt.SigningMethodRS256, "k1", keys.rsa, claims(nil)))...), 200)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", "/api/me", nil, bearer(tc.token)...)
+			expectTokenInvalid(t, r, "Given token not valid for any token type")
+			if r.Header.Get("WWW-Authenticate") != `Bearer realm="api"` {
+				t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+			}
+			if tc.name != "refresh used as access" && tc.name != "huge" {
+				expectTokenInvalid(t, e.do("POST", "/rest-auth/token/verify/", map[string]any{"token": tc.token}), "Token is invalid or expired")
+				expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": tc.token}), "Token is invalid or expired")
+			}
+		})
+	}
+	t.Run("access used as refresh", func(t *testing.T) {
+		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": access}), "Token is invalid or expired")
+	})
+	t.Run("malformed header", func(t *testing.T) {
+		r := e.do("GET", "/api/me", nil, "Authorization", "Bearer")
+		expectDetail(t, r, 401, "Authorization header must contain two space-delimited values")
+		if r.Body["code"] != "bad_authorization_header" {
+			t.Fatal(r.Raw)
+		}
+		expect(t, e.do("GET", "/api/me", nil, "Authorization", "Bearer a b"), 401)
+	})
+	t.Run("expired by the clock", func(t *testing.T) {
+		e.clock.Advance(5*time.Minute + time.Second)
+		expectTokenInvalid(t, e.do("GET", "/api/me", nil, bearer(access)...), "Given token not valid for any token type")
+	})
+}
+
+func TestJWTKeyRotation(t *testing.T) {
+	keys := newTestKeys(t)
+	db := testdb.SQLite(t)
+	oldKey := restauth.JWTKey{ID: "2026-01", Algorithm: "RS256", PrivateKey: keys.rsa}
+	oldPublic, err := restauth.ParseJWTKey("2026-01", keys.rsaPubPEM)
+	if err != nil || oldPublic.Algorithm != "RS256" || oldPublic.PrivateKey != nil {
+		t.Fatalf("ParseJWTKey: %+v %v", oldPublic, err)
+	}
+	newKey := restauth.JWTKey{ID: "2026-06", Algorithm: "EdDSA", PrivateKey: keys.ed}
+	withKeys := func(ks ...restauth.JWTKey) *env {
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWTKeys = ks })
+		return e
+	}
+	e1 := withKeys(oldKey)
+	e1.user("alice", "alice@example.com")
+	r := e1.loginJWT("alice")
+	access, refresh := r.str("access"), r.str("refresh")
+
+	// New key first, old one kept with its public half only.
+	e2 := withKeys(newKey, oldPublic)
+	e2.clock = e1.clock
+	expect(t, e2.do("GET", "/api/me", nil, bearer(access)...), 200)
+	nr := e2.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": refresh})
+	expect(t, nr, 200)
+	if h := header(t, nr.str("access")); h["kid"] != "2026-06" || h["alg"] != "EdDSA" {
+		t.Fatalf("new tokens signed with %v", h)
+	}
+	expect(t, e2.do("GET", "/api/me", nil, bearer(nr.str("access"))...), 200)
+	fresh := e2.loginJWT("alice")
+
+	// Old key removed: its tokens are refused, the new ones still work.
+	e3 := withKeys(newKey)
+	expectTokenInvalid(t, e3.do("GET", "/api/me", nil, bearer(access)...), "Given token not valid for any token type")
+	expectTokenInvalid(t, e3.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": refresh}), "Token is invalid or expired")
+	expect(t, e3.do("GET", "/api/me", nil, bearer(fresh.str("access"))...), 200)
+
+	if _, err := restauth.ParseJWTKey("x", []byte("not pem")); err == nil {
+		t.Fatal("ParseJWTKey accepted garbage")
+	}
+	// A verify-only key set cannot sign.
+	_, err = restauth.New[Customer](db, restauth.Config{SecretKey: testSecret, UseJWT: true, Logger: quietLogger(), JWTKeys: []restauth.JWTKey{oldPublic}})
+	if err == nil || !strings.Contains(err.Error(), "sign") {
+		t.Fatalf("public-only key set: %v", err)
+	}
+}
+
+func TestJWTRefresh(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		t.Run("without rotation", func(t *testing.T) {
+			e := jwtEnv(t, db, nil)
+			e.user("alice", "alice@example.com")
+			r := e.loginJWT("alice")
+			e.clock.Advance(time.Minute)
+			nr := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")})
+			expect(t, nr, 200)
+			if _, ok := nr.Body["refresh"]; ok {
+				t.Fatalf("refresh without rotation returned a refresh: %s", nr.Raw)
+			}
+			if nr.str("access") == r.str("access") || nr.str("access_expiration") != e.clock.Now().UTC().Add(5*time.Minute).Format(time.RFC3339) {
+				t.Fatalf("refresh body %s", nr.Raw)
+			}
+			expect(t, e.do("GET", "/api/me", nil, bearer(nr.str("access"))...), 200)
+			// The same refresh token keeps working without rotation.
+			expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), 200)
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{}), "No valid refresh token found.")
+			e.clock.Advance(24 * time.Hour)
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), "Token is invalid or expired")
+		})
+		t.Run("rotation and reuse", func(t *testing.T) {
+			e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+			e.user("bob", "bob@example.com")
+			first := e.loginJWT("bob")
+			other := e.loginJWT("bob") // another device: another family
+			r1 := first.str("refresh")
+			n1 := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r1})
+			expect(t, n1, 200)
+			r2 := n1.str("refresh")
+			if r2 == "" || r2 == r1 || n1.str("refresh_expiration") == "" {
+				t.Fatalf("rotation body %s", n1.Raw)
+			}
+			if payload(t, r2)["sid"] != payload(t, r1)["sid"] {
+				t.Fatal("rotated token left its family")
+			}
+			// The rotated-out token is rejected...
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r1}), "Token is invalid or expired")
+			// ...and its reuse revoked the family: the newest one is dead too.
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r2}), "Token is invalid or expired")
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/verify/", map[string]any{"token": r2}), "Token is invalid or expired")
+			// The other device is untouched.
+			n2 := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": other.str("refresh")})
+			expect(t, n2, 200)
+			expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": n2.str("refresh")}), 200)
+		})
+		t.Run("logout blacklists", func(t *testing.T) {
+			e := jwtEnv(t, db, nil)
+			e.user("carol", "carol@example.com")
+			r := e.loginJWT("carol")
+			out := e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": r.str("refresh")})
+			expectDetail(t, out, 200, "Successfully logged out.")
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), "Token is invalid or expired")
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/verify/", map[string]any{"token": r.str("refresh")}), "Token is invalid or expired")
+			// Logging out with it again: 401, as dj-rest-auth.
+			expect(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": r.str("refresh")}), 401)
+			expectDetail(t, e.do("POST", "/rest-auth/logout/", nil), 401, "Refresh token was not included in request data.")
+			// Without a refresh token, a valid access token ends its session.
+			r2 := e.loginJWT("carol")
+			expect(t, e.do("POST", "/rest-auth/logout/", nil, bearer(r2.str("access"))...), 200)
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r2.str("refresh")}), "Token is invalid or expired")
+		})
+		t.Run("verify", func(t *testing.T) {
+			e := jwtEnv(t, db, nil)
+			e.user("dave", "dave@example.com")
+			r := e.loginJWT("dave")
+			for _, k := range []string{"access", "refresh"} {
+				v := e.do("POST", "/rest-auth/token/verify/", map[string]any{"token": r.str(k)})
+				expect(t, v, 200)
+				if v.Raw != "{}" {
+					t.Fatalf("verify body %s", v.Raw)
+				}
+			}
+			expectField(t, e.do("POST", "/rest-auth/token/verify/", map[string]any{}), "token", "This field is required.")
+			expect(t, e.do("GET", "/rest-auth/token/verify/", nil), 405)
+		})
+		t.Run("inactive user", func(t *testing.T) {
+			e := jwtEnv(t, db, nil)
+			u := e.user("erin", "erin@example.com")
+			r := e.loginJWT("erin")
+			e.db.Model(u).Update("is_active", false)
+			nr := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")})
+			expectDetail(t, nr, 401, "No active account found for the given token.")
+			// A still-valid access token no longer yields the user.
+			expectDetail(t, e.do("GET", "/rest-auth/user/", nil, bearer(r.str("access"))...), 401, "User inactive or deleted.")
+		})
+	})
+}
+
+func TestJWTPasswordChangesRevoke(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		for _, logoutAll := range []bool{false, true} {
+			t.Run("LogoutOnPasswordChange="+strconv.FormatBool(logoutAll), func(t *testing.T) {
+				e := jwtEnv(t, db, func(c *restauth.Config) { c.LogoutOnPasswordChange = logoutAll })
+				name := "pw" + strconv.FormatBool(logoutAll)
+				e.user(name, name+"@example.com")
+				here, there := e.loginJWT(name), e.loginJWT(name)
+				ch := e.do("POST", "/rest-auth/password/change/", map[string]any{
+					"new_password1": "An0ther-Sunflower-77", "new_password2": "An0ther-Sunflower-77",
+				}, bearer(here.str("access"))...)
+				expect(t, ch, 200)
+				expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": there.str("refresh")}), "Token is invalid or expired")
+				cur := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": here.str("refresh")})
+				if logoutAll {
+					expect(t, cur, 401)
+				} else {
+					expect(t, cur, 200)
+				}
+			})
+		}
+		t.Run("reset", func(t *testing.T) {
+			e := jwtEnv(t, db, nil)
+			u := e.user("resetme", "resetme@example.com")
+			a, b := e.loginJWT("resetme"), e.loginJWT("resetme")
+			fresh := e.reload(u.ID)
+			uid, tok := e.auth.PasswordResetToken(&fresh)
+			expect(t, e.do("POST", "/rest-auth/password/reset/confirm/", map[string]any{
+				"uid": uid, "token": tok, "new_password1": "An0ther-Sunflower-77", "new_password2": "An0ther-Sunflower-77",
+			}), 200)
+			for _, r := range []resp{a, b} {
+				expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), "Token is invalid or expired")
+			}
+		})
+	})
+}
+
+// queryCounter counts the SQL statements run on db from now on.
+func queryCounter(t testing.TB, db *gorm.DB) *int {
+	t.Helper()
+	n := new(int)
+	inc := func(*gorm.DB) { *n++ }
+	for name, cb := range map[string]interface {
+		Register(string, func(*gorm.DB)) error
+	}{
+		"query": db.Callback().Query(), "row": db.Callback().Row(), "raw": db.Callback().Raw(),
+		"create": db.Callback().Create(), "update": db.Callback().Update(), "delete": db.Callback().Delete(),
+	} {
+		if err := cb.Register("test:count_"+name, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+func TestJWTAccessCostsNoQuery(t *testing.T) {
+	db := testdb.SQLite(t)
+	e := jwtEnv(t, db, nil)
+	e.user("alice", "alice@example.com")
+	access := e.loginJWT("alice").str("access")
+	n := queryCounter(t, db)
+	expect(t, e.do("GET", "/api/claims", nil, bearer(access)...), 200)
+	if *n != 0 {
+		t.Fatalf("a valid access token cost %d queries", *n)
+	}
+	expect(t, e.do("GET", "/api/me", nil, bearer(access)...), 200)
+	if *n != 1 {
+		t.Fatalf("loading the user cost %d queries, want 1", *n)
+	}
+
+	t.Run("JWTCheckRevoked", func(t *testing.T) {
+		db := testdb.SQLite(t)
+		strict := jwtEnv(t, db, func(c *restauth.Config) { c.JWTCheckRevoked = true })
+		u := strict.user("bob", "bob@example.com")
+		r := strict.loginJWT("bob")
+		expect(t, strict.do("GET", "/api/claims", nil, bearer(r.str("access"))...), 200)
+		expect(t, strict.do("POST", "/rest-auth/logout/", map[string]any{"refresh": r.str("refresh")}), 200)
+		expectTokenInvalid(t, strict.do("GET", "/api/claims", nil, bearer(r.str("access"))...), "Given token not valid for any token type")
+		expectTokenInvalid(t, strict.do("POST", "/rest-auth/token/verify/", map[string]any{"token": r.str("access")}), "Token is invalid or expired")
+		r2 := strict.loginJWT("bob")
+		strict.db.Model(u).Update("is_active", false)
+		expectDetail(t, strict.do("GET", "/api/claims", nil, bearer(r2.str("access"))...), 401, "User inactive or deleted.")
+
+		// Without the check the logged-out access token lives on until
+		// it expires (documented).
+		loose := jwtEnv(t, testdb.SQLite(t), nil)
+		loose.user("carol", "carol@example.com")
+		lr := loose.loginJWT("carol")
+		expect(t, loose.do("POST", "/rest-auth/logout/", map[string]any{"refresh": lr.str("refresh")}), 200)
+		expect(t, loose.do("GET", "/api/claims", nil, bearer(lr.str("access"))...), 200)
+	})
+}
+
+func TestJWTPruneExpired(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e.user("alice", "alice@example.com")
+		r := e.loginJWT("alice")
+		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), 200)
+		if e.count(&models.OutstandingToken{}) != 2 || e.count(&models.BlacklistedToken{}) != 1 {
+			t.Fatalf("rows: %d outstanding, %d blacklisted", e.count(&models.OutstandingToken{}), e.count(&models.BlacklistedToken{}))
+		}
+		n, err := e.auth.PruneExpired(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("prune of live rows: %d %v", n, err)
+		}
+		e.clock.Advance(24*time.Hour + time.Second)
+		keep := e.loginJWT("alice")
+		n, err = e.auth.PruneExpired(context.Background())
+		if err != nil || n != 3 {
+			t.Fatalf("PruneExpired = %d, %v; want 3 rows", n, err)
+		}
+		if e.count(&models.OutstandingToken{}) != 1 || e.count(&models.BlacklistedToken{}) != 0 {
+			t.Fatal("expired rows left or live row pruned")
+		}
+		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": keep.str("refresh")}), 200)
+	})
+}
+
+// setCookies returns the response's Set-Cookie lines by cookie name.
+func setCookies(r resp) map[string]string {
+	out := map[string]string{}
+	for _, line := range r.Header.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(line, "=")
+		out[name] = line
+	}
+	return out
+}
+
+func cookieValue(line string) string {
+	v, _, _ := strings.Cut(line, ";")
+	_, v, _ = strings.Cut(v, "=")
+	return v
+}
+
+func TestJWTCookies(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		e := jwtEnv(t, db, func(c *restauth.Config) {
+			c.JWTAuthCookie = "app-auth"
+			c.JWTAuthRefreshCookie = "app-refresh"
+			c.JWTAuthRefreshCookiePath = "/rest-auth/token/"
+			c.JWTAuthSecure = true
+			c.JWTAuthSameSite = http.SameSiteStrictMode
+			c.JWTAuthCookieDomain = "app.example"
+		})
+		e.user("alice", "alice@example.com")
+		e.user("bob", "bob@example.com")
+		r := e.loginJWT("alice")
+		ck := setCookies(r)
+		access := cookieValue(ck["app-auth"])
+		if access == "" || access != r.str("access") {
+			t.Fatalf("access cookie %q vs body %q", ck["app-auth"], r.str("access"))
+		}
+		exp := e.clock.Now().UTC()
+		wantAccess := "app-auth=" + access + "; Path=/; Domain=app.example; Expires=" +
+			exp.Add(5*time.Minute).Format(http.TimeFormat) + "; Max-Age=300; HttpOnly; Secure; SameSite=Strict"
+		if ck["app-auth"] != wantAccess {
+			t.Fatalf("access Set-Cookie\n got %s\nwant %s", ck["app-auth"], wantAccess)
+		}
+		refresh := cookieValue(ck["app-refresh"])
+		wantRefresh := "app-refresh=" + refresh + "; Path=/rest-auth/token/; Domain=app.example; Expires=" +
+			exp.Add(24*time.Hour).Format(http.TimeFormat) + "; Max-Age=86400; HttpOnly; Secure; SameSite=Strict"
+		if ck["app-refresh"] != wantRefresh || payload(t, refresh)["token_type"] != "refresh" {
+			t.Fatalf("refresh Set-Cookie\n got %s\nwant %s", ck["app-refresh"], wantRefresh)
+		}
+		if v, ok := r.Body["refresh"]; !ok || v != "" {
+			t.Fatalf("body refresh should be blank with an HttpOnly refresh cookie: %s", r.Raw)
+		}
+		if _, ok := ck["csrftoken"]; ok {
+			t.Fatal("CSRF cookie set although CSRF is off")
+		}
+
+		// The cookie alone authenticates, also for unsafe methods (CSRF off).
+		me := e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access)
+		expect(t, me, 200)
+		expect(t, e.do("POST", "/api/action", nil, "Cookie", "app-auth="+access), 200)
+		// The header wins over the cookie, both ways.
+		bob := e.loginJWT("bob")
+		both := e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access, "Authorization", "Bearer "+bob.str("access"))
+		if both.Body["username"] != "bob" {
+			t.Fatalf("header did not win: %s", both.Raw)
+		}
+		expect(t, e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access, "Authorization", "Bearer broken"), 401)
+		// token/refresh/ reads the refresh cookie and renews the access cookie.
+		nr := e.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", "app-refresh="+refresh)
+		expect(t, nr, 200)
+		if cookieValue(setCookies(nr)["app-auth"]) != nr.str("access") {
+			t.Fatalf("refresh did not set the access cookie: %v", nr.Header.Values("Set-Cookie"))
+		}
+		// logout/ reads the refresh cookie, blacklists it and clears both.
+		out := e.do("POST", "/rest-auth/logout/", nil, "Cookie", "app-auth="+access+"; app-refresh="+refresh)
+		expect(t, out, 200)
+		oc := setCookies(out)
+		for name, path := range map[string]string{"app-auth": "/", "app-refresh": "/rest-auth/token/"} {
+			want := name + "=; Path=" + path + "; Domain=app.example; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Secure; SameSite=Strict"
+			if oc[name] != want {
+				t.Fatalf("logout Set-Cookie\n got %s\nwant %s", oc[name], want)
+			}
+		}
+		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", "app-refresh="+refresh), "Token is invalid or expired")
+	})
+
+	t.Run("refresh kept in body", func(t *testing.T) {
+		for name, mutate := range map[string]func(*restauth.Config){
+			"no refresh cookie": func(c *restauth.Config) { c.JWTAuthCookie = "app-auth" },
+			"not HttpOnly": func(c *restauth.Config) {
+				c.JWTAuthCookie, c.JWTAuthRefreshCookie, c.JWTAuthHTTPOnly = "app-auth", "app-refresh", restauth.Bool(false)
+			},
+		} {
+			t.Run(name, func(t *testing.T) {
+				e := jwtEnv(t, testdb.SQLite(t), mutate)
+				e.user("alice", "alice@example.com")
+				r := e.loginJWT("alice")
+				if r.str("refresh") == "" || payload(t, r.str("refresh"))["token_type"] != "refresh" {
+					t.Fatalf("refresh lost from the body: %s", r.Raw)
+				}
+				if strings.Contains(setCookies(r)["app-auth"], "HttpOnly") == (name == "not HttpOnly") {
+					t.Fatalf("HttpOnly attribute wrong: %s", setCookies(r)["app-auth"])
+				}
+			})
+		}
+	})
+}
+
+func TestJWTCSRF(t *testing.T) {
+	cookieEnv := func(t *testing.T, enforce bool) *env {
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+			c.JWTAuthCookie = "app-auth"
+			c.JWTAuthCookieUseCSRF = true
+			c.JWTAuthCookieEnforceCSRFOnUnauthenticated = enforce
+		})
+		e.user("alice", "alice@example.com")
+		return e
+	}
+	t.Run("cookie-authenticated requests", func(t *testing.T) {
+		e := cookieEnv(t, false)
+		// No access cookie yet: login needs no CSRF token.
+		r := e.loginJWT("alice")
+		ck := setCookies(r)
+		access, csrf := cookieValue(ck["app-auth"]), cookieValue(ck["csrftoken"])
+		if len(csrf) != 64 || strings.Contains(ck["csrftoken"], "HttpOnly") {
+			t.Fatalf("csrftoken cookie %q must be readable by scripts", ck["csrftoken"])
+		}
+		cookies := "app-auth=" + access + "; csrftoken=" + csrf
+		cases := []struct {
+			name   string
+			hdr    []string
+			status int
+			detail string
+		}{
+			{"no CSRF cookie", []string{"Cookie", "app-auth=" + access, "X-CSRFToken", csrf}, 403, "CSRF Failed: CSRF cookie not set."},
+			{"no header", []string{"Cookie", cookies}, 403, "CSRF Failed: CSRF token missing."},
+			{"wrong header", []string{"Cookie", cookies, "X-CSRFToken", strings.Repeat("0", 64)}, 403, "CSRF Failed: CSRF token incorrect."},
+			{"matching", []string{"Cookie", cookies, "X-CSRFToken", csrf}, 200, ""},
+			{"header-authenticated", bearer(access), 200, ""},
+			{"header wins over cookie", append(bearer(access), "Cookie", cookies), 200, ""},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.do("POST", "/api/action", nil, tc.hdr...)
+				if tc.detail != "" {
+					expectDetail(t, r, tc.status, tc.detail)
+				} else {
+					expect(t, r, tc.status)
+				}
+			})
+		}
+		// Safe methods need no token.
+		expect(t, e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access), 200)
+		// restauth's own unsafe endpoints follow the same rule.
+		expectDetail(t, e.do("POST", "/rest-auth/password/change/", map[string]any{
+			"new_password1": "An0ther-Sunflower-77", "new_password2": "An0ther-Sunflower-77",
+		}, "Cookie", cookies), 403, "CSRF Failed: CSRF token missing.")
+		expect(t, e.do("POST", "/rest-auth/password/change/", map[string]any{
+			"new_password1": "An0ther-Sunflower-77", "new_password2": "An0ther-Sunflower-77",
+		}, "Cookie", cookies, "X-CSRFToken", csrf), 200)
+	})
+	t.Run("enforced on unauthenticated", func(t *testing.T) {
+		e := cookieEnv(t, true)
+		body := map[string]any{"username": "alice", "password": goodPass}
+		first := e.do("POST", "/rest-auth/login/", body)
+		expectDetail(t, first, 403, "CSRF Failed: CSRF cookie not set.")
+		csrf := cookieValue(setCookies(first)["csrftoken"])
+		if csrf == "" {
+			t.Fatal("the refusal did not hand out a CSRF cookie")
+		}
+		expectDetail(t, e.do("POST", "/rest-auth/login/", body, "Cookie", "csrftoken="+csrf), 403, "CSRF Failed: CSRF token missing.")
+		ok := e.do("POST", "/rest-auth/login/", body, "Cookie", "csrftoken="+csrf, "X-CSRFToken", csrf)
+		expect(t, ok, 200)
+		// Login rotates the CSRF token.
+		if next := cookieValue(setCookies(ok)["csrftoken"]); next == "" || next == csrf {
+			t.Fatalf("CSRF token not rotated at login: %q", next)
+		}
+		// A request with an Authorization header needs none.
+		expect(t, e.do("POST", "/api/action", nil, bearer(ok.str("access"))...), 200)
+		expect(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": ok.str("refresh")}, bearer(ok.str("access"))...), 200)
+	})
+}
