@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -788,5 +789,40 @@ func TestJWTCSRF(t *testing.T) {
 		// A request with an Authorization header needs none.
 		expect(t, e.do("POST", "/api/action", nil, bearer(ok.str("access"))...), 200)
 		expect(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": ok.str("refresh")}, bearer(ok.str("access"))...), 200)
+	})
+}
+
+func TestJWTConcurrentRefresh(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e.user("alice", "alice@example.com")
+		r := e.loginJWT("alice")
+		const n = 8
+		codes := make(chan resp, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes <- e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")})
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		var winners []resp
+		for c := range codes {
+			switch c.Code {
+			case 200:
+				winners = append(winners, c)
+			case 401:
+			default:
+				t.Fatalf("concurrent refresh answered %d: %s", c.Code, c.Raw)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("%d of %d concurrent uses of one refresh token succeeded, want 1", len(winners), n)
+		}
+		// The losers were reuse: the winner's new token died with its family.
+		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": winners[0].str("refresh")}), "Token is invalid or expired")
 	})
 }

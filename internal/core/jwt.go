@@ -154,6 +154,17 @@ func (s *Service[U]) lookupRefresh(tx *gorm.DB, raw string) (*models.Outstanding
 	if err != nil {
 		return nil, ErrJWTInvalid()
 	}
+	// Write first: the no-op update locks the row (PostgreSQL) or the
+	// database (SQLite) before anything is read, so concurrent uses of
+	// one token run one after the other and the second sees the first's
+	// blacklist row.
+	lock := tx.Model(&models.OutstandingToken{}).Where("jti = ?", c.JTI).Update("jti", gorm.Expr("jti"))
+	if lock.Error != nil {
+		return nil, apierr.Unavailable(fmt.Errorf("restauth: lock refresh token: %w", lock.Error))
+	}
+	if lock.RowsAffected == 0 {
+		return nil, ErrJWTInvalid()
+	}
 	var row models.OutstandingToken
 	err = tx.Where("jti = ?", c.JTI).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
