@@ -63,35 +63,41 @@ func checkShape(t *testing.T, r resp) {
 	}
 }
 
+var big = `{"username":"` + strings.Repeat("a", 2<<20) + `","password":"x"}`
+var long = strings.Repeat("u", 10_000)
+
+// bad is one kind of malformed request.
+type bad struct {
+	name        string
+	contentType string
+	body        string
+	code        int    // 0: any 4xx
+	detail      string // expected detail prefix, if any
+	fieldsOnly  bool   // needs an endpoint that reads fields
+	validOnUser bool   // a valid request for user/ (DRF accepts it)
+}
+
+// badCases are sent to every endpoint that reads a body.
+var badCases = []bad{
+	{"malformed JSON", "application/json", `{"username": "alice",`, 400, "JSON parse error - ", false, false},
+	{"trailing garbage", "application/json", `{"username": "alice"} x`, 400, "JSON parse error - ", false, false},
+	{"wrong content type", "text/plain", `username=alice`, 415, `Unsupported media type "text/plain" in request.`, false, false},
+	{"xml", "application/xml", `<a/>`, 415, `Unsupported media type "application/xml" in request.`, false, false},
+	{"2 MiB body", "application/json", big, 413, "Request body too large.", false, false},
+	{"top-level array", "application/json", `[1,2]`, 400, "", false, false},
+	{"top-level string", "application/json", `"alice"`, 400, "", false, false},
+	{"NUL bytes", "application/json", `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","refresh":"r\u0000","first_name":"\u0000","password1":"\u0000","password2":"x","key":"\u0000"}`, 400, "", true, false},
+	{"10 kB username", "application/json", `{"username":"` + long + `","password":"` + goodPass + `","email":"` + long + `@x.io"}`, 0, "", true, false},
+	{"numbers for strings", "application/json", `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3,"password1":1,"password2":2,"key":7}`, 0, "", true, true},
+	{"objects and bools for strings", "application/json", `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"refresh":[],"first_name":true,"password1":[],"password2":{},"key":true}`, 400, "", true, false},
+	{"nulls", "application/json", `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"refresh":null,"first_name":null,"password1":null,"password2":null,"key":null}`, 400, "", true, false},
+	{"keys in other letter case", "application/json", `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x","Password1":"x","KEY":"k"}`, 400, "", true, true},
+	{"unknown fields only", "application/json", `{"is_staff":true,"is_superuser":true,"pk":7}`, 400, "", true, true},
+	{"invalid UTF-8 in a form", "application/x-www-form-urlencoded", "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff&password1=%ff&password2=%ff&key=%ff", 400, "", true, false},
+}
+
 func TestBadInput(t *testing.T) {
-	big := `{"username":"` + strings.Repeat("a", 2<<20) + `","password":"x"}`
-	long := strings.Repeat("u", 10_000)
-	type bad struct {
-		name        string
-		contentType string
-		body        string
-		code        int    // 0: any 4xx
-		detail      string // expected detail prefix, if any
-		fieldsOnly  bool   // needs an endpoint that reads fields
-		validOnUser bool   // a valid request for user/ (DRF accepts it)
-	}
-	cases := []bad{
-		{"malformed JSON", "application/json", `{"username": "alice",`, 400, "JSON parse error - ", false, false},
-		{"trailing garbage", "application/json", `{"username": "alice"} x`, 400, "JSON parse error - ", false, false},
-		{"wrong content type", "text/plain", `username=alice`, 415, `Unsupported media type "text/plain" in request.`, false, false},
-		{"xml", "application/xml", `<a/>`, 415, `Unsupported media type "application/xml" in request.`, false, false},
-		{"2 MiB body", "application/json", big, 413, "Request body too large.", false, false},
-		{"top-level array", "application/json", `[1,2]`, 400, "", false, false},
-		{"top-level string", "application/json", `"alice"`, 400, "", false, false},
-		{"NUL bytes", "application/json", `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","first_name":"\u0000","password1":"\u0000","password2":"x","key":"\u0000"}`, 400, "", true, false},
-		{"10 kB username", "application/json", `{"username":"` + long + `","password":"` + goodPass + `","email":"` + long + `@x.io"}`, 0, "", true, false},
-		{"numbers for strings", "application/json", `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3,"password1":1,"password2":2,"key":7}`, 0, "", true, true},
-		{"objects and bools for strings", "application/json", `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"first_name":true,"password1":[],"password2":{},"key":true}`, 400, "", true, false},
-		{"nulls", "application/json", `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"first_name":null,"password1":null,"password2":null,"key":null}`, 400, "", true, false},
-		{"keys in other letter case", "application/json", `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x","Password1":"x","KEY":"k"}`, 400, "", true, true},
-		{"unknown fields only", "application/json", `{"is_staff":true,"is_superuser":true,"pk":7}`, 400, "", true, true},
-		{"invalid UTF-8 in a form", "application/x-www-form-urlencoded", "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff&password1=%ff&password2=%ff&key=%ff", 400, "", true, false},
-	}
+	cases := badCases
 	type endpoint struct {
 		method, path string
 		authed       bool

@@ -826,3 +826,38 @@ func TestJWTConcurrentRefresh(t *testing.T) {
 		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": winners[0].str("refresh")}), "Token is invalid or expired")
 	})
 }
+
+func TestJWTBadInput(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e.user("alice", "alice@example.com")
+		live := e.loginJWT("alice")
+		rows := func() string {
+			var out, bl []map[string]any
+			e.db.Model(&models.OutstandingToken{}).Order("id").Find(&out)
+			e.db.Model(&models.BlacklistedToken{}).Order("id").Find(&bl)
+			b, _ := json.Marshal([]any{out, bl})
+			return string(b)
+		}
+		for _, path := range []string{"/rest-auth/token/refresh/", "/rest-auth/token/verify/", "/rest-auth/logout/"} {
+			for _, tc := range badCases {
+				t.Run(path+"/"+tc.name, func(t *testing.T) {
+					before := rows()
+					r := e.do("POST", path, tc.body, "Content-Type", tc.contentType)
+					if r.Code < 400 || r.Code > 499 {
+						t.Fatalf("status %d, want 4xx; body %s", r.Code, r.Raw)
+					}
+					if tc.code == 413 || tc.code == 415 || (tc.code == 400 && tc.detail != "") {
+						expect(t, r, tc.code)
+					}
+					checkShape(t, r)
+					if after := rows(); after != before {
+						t.Fatalf("refresh-token rows changed:\nbefore %s\nafter  %s", before, after)
+					}
+				})
+			}
+		}
+		// The live session survived all of it.
+		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": live.str("refresh")}), 200)
+	})
+}

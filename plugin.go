@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -241,6 +242,10 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 			CSRFHeader:        cfg.CSRFHeaderName,
 		},
 	}, o.ext, cfg.Logger)
+	if cfg.UseJWT && (cfg.JWTAuthCookie != "" || cfg.JWTAuthRefreshCookie != "") &&
+		cfg.JWTAuthSameSite == http.SameSiteNoneMode && !cfg.JWTAuthCookieUseCSRF && !cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated {
+		cfg.Logger.Warn("restauth: JWT cookies with SameSite=None and no CSRF check: other sites can send authenticated requests; set JWTAuthCookieUseCSRF")
+	}
 	return &Plugin[U]{cfg: cfg, db: db, svc: svc, h: h}, nil
 }
 
@@ -308,7 +313,8 @@ func (p *Plugin[U]) Authenticate(ctx context.Context, username, email, password 
 }
 
 // Login logs u in from the app's own flow: it updates last_login, issues
-// a token, runs OnLogin hooks, and returns the body login/ would answer.
+// a token key (or, in JWT mode, an access/refresh pair), runs OnLogin
+// hooks, and returns the body login/ would answer. It sets no cookies.
 func (p *Plugin[U]) Login(ctx context.Context, u *U) (any, error) {
 	return p.h.LoginResponse(ctx, u)
 }
