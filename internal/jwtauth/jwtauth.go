@@ -89,8 +89,13 @@ func (k Key) check() error {
 			return fmt.Errorf("key %s: RSA keys must have at least 2048 bits", name)
 		}
 	case "ES256", "ES384", "ES512":
-		if _, ok := pub.(*ecdsa.PublicKey); !ok {
+		ek, ok := pub.(*ecdsa.PublicKey)
+		if !ok {
 			return fmt.Errorf("key %s: %s needs an ECDSA key", name, k.Algorithm)
+		}
+		want := map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}[k.Algorithm]
+		if ek.Curve == nil || ek.Curve.Params().Name != want {
+			return fmt.Errorf("key %s: %s needs a %s key", name, k.Algorithm, want)
 		}
 	case "EdDSA":
 		if _, ok := pub.(ed25519.PublicKey); !ok {
