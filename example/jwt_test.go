@@ -55,7 +55,9 @@ func send(t *testing.T, client *http.Client, method, url, body string, hdr map[s
 	return res, out
 }
 
-func bearer(access string) map[string]string { return map[string]string{"Authorization": "Bearer " + access} }
+func bearer(access string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + access}
+}
 
 // jwtServer serves the example with vars (plus a secret and a SQLite file
 // unless given) and a user demo / Sunny-Meadow-42.
