@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -372,7 +373,7 @@ func (c *Config) jwtDefaults() error {
 		c.JWTRefreshLifetime = 24 * time.Hour
 	}
 	if len(c.JWTKeys) == 0 {
-		c.JWTKeys = []JWTKey{{Algorithm: "HS256", Secret: core.DeriveKey(c.SecretKey, "jwt")}}
+		c.JWTKeys = []JWTKey{DefaultJWTKey(c.SecretKey)}
 	}
 	switch c.JWTResponseStyle {
 	case "", "v0.9":
@@ -397,7 +398,32 @@ func (c *Config) jwtDefaults() error {
 	if c.CSRFHeaderName == "" {
 		c.CSRFHeaderName = "X-CSRFToken"
 	}
+	names := map[string]string{}
+	for _, n := range []struct{ field, name string }{
+		{"JWTAuthCookie", c.JWTAuthCookie}, {"JWTAuthRefreshCookie", c.JWTAuthRefreshCookie}, {"CSRFCookieName", c.CSRFCookieName},
+	} {
+		if n.name == "" {
+			continue
+		}
+		if !cookieNameRe.MatchString(n.name) {
+			return fmt.Errorf("restauth: Config.%s %q is not a valid cookie name", n.field, n.name)
+		}
+		if other, dup := names[n.name]; dup {
+			return fmt.Errorf("restauth: Config.%s and %s name the same cookie %q", other, n.field, n.name)
+		}
+		names[n.name] = n.field
+	}
 	return nil
+}
+
+// cookieNameRe matches RFC 6265 cookie names (HTTP tokens).
+var cookieNameRe = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$")
+
+// DefaultJWTKey returns the HS256 key JWT mode uses when Config.JWTKeys is
+// empty (derived from secretKey, no kid). Keep it in JWTKeys, after a new
+// key, to rotate away from it without logging anyone out.
+func DefaultJWTKey(secretKey string) JWTKey {
+	return JWTKey{Algorithm: "HS256", Secret: core.DeriveKey(secretKey, "jwt")}
 }
 
 func (c Config) loginBy(m LoginMethod) bool {

@@ -393,6 +393,14 @@ func TestJWTKeyRotation(t *testing.T) {
 	expectTokenInvalid(t, e3.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": refresh}), "Token is invalid or expired")
 	expect(t, e3.do("GET", "/api/me", nil, bearer(fresh.str("access"))...), 200)
 
+	// Rotating away from the default key: DefaultJWTKey keeps it verifying.
+	eDefault := jwtEnv(t, db, nil)
+	old := eDefault.loginJWT("alice")
+	eNext := withKeys(newKey, restauth.DefaultJWTKey(testSecret))
+	expect(t, eNext.do("GET", "/api/me", nil, bearer(old.str("access"))...), 200)
+	expect(t, eNext.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": old.str("refresh")}), 200)
+	expectTokenInvalid(t, e3.do("GET", "/api/me", nil, bearer(old.str("access"))...), "Given token not valid for any token type")
+
 	if _, err := restauth.ParseJWTKey("x", []byte("not pem")); err == nil {
 		t.Fatal("ParseJWTKey accepted garbage")
 	}
@@ -576,6 +584,17 @@ func TestJWTAccessCostsNoQuery(t *testing.T) {
 		strict.db.Model(u).Update("is_active", false)
 		expectDetail(t, strict.do("GET", "/api/claims", nil, bearer(r2.str("access"))...), 401, "User inactive or deleted.")
 
+		// An access token issued just before its refresh token expired
+		// stays valid to its own end, and no longer.
+		strict.user("frank", "frank@example.com")
+		r3 := strict.loginJWT("frank")
+		strict.clock.Advance(24*time.Hour - time.Minute)
+		late := strict.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r3.str("refresh")})
+		expect(t, late, 200)
+		strict.clock.Advance(2 * time.Minute) // the refresh token has expired
+		expect(t, strict.do("GET", "/api/claims", nil, bearer(late.str("access"))...), 200)
+		strict.clock.Advance(4 * time.Minute)
+		expect(t, strict.do("GET", "/api/claims", nil, bearer(late.str("access"))...), 401)
 		// Without the check the logged-out access token lives on until
 		// it expires (documented).
 		loose := jwtEnv(t, testdb.SQLite(t), nil)
@@ -760,6 +779,20 @@ func TestJWTCSRF(t *testing.T) {
 				}
 			})
 		}
+		// A refresh cookie alone also needs the token: no other site may
+		// log the user out or refresh with it.
+		re := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+			c.JWTAuthRefreshCookie = "app-refresh"
+			c.JWTAuthCookieUseCSRF = true
+		})
+		re.user("alice", "alice@example.com")
+		lr := re.loginJWT("alice")
+		rc, rcsrf := cookieValue(setCookies(lr)["app-refresh"]), cookieValue(setCookies(lr)["csrftoken"])
+		both := "app-refresh=" + rc + "; csrftoken=" + rcsrf
+		expectDetail(t, re.do("POST", "/rest-auth/logout/", nil, "Cookie", both), 403, "CSRF Failed: CSRF token missing.")
+		expectDetail(t, re.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", both), 403, "CSRF Failed: CSRF token missing.")
+		expect(t, re.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", both, "X-CSRFToken", rcsrf), 200)
+		expect(t, re.do("POST", "/rest-auth/logout/", nil, "Cookie", both, "X-CSRFToken", rcsrf), 200)
 		// Safe methods need no token.
 		expect(t, e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access), 200)
 		// restauth's own unsafe endpoints follow the same rule.

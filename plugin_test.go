@@ -480,6 +480,12 @@ func TestConfigValidation(t *testing.T) {
 			c.UseJWT = true
 			c.JWTKeys = []restauth.JWTKey{{Algorithm: "none", Secret: []byte(testSecret)}}
 		}, "unsupported algorithm"},
+		{"bad cookie name", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthCookie = "my auth" }, "JWTAuthCookie"},
+		{"cookie names clash", func(c *restauth.Config) {
+			c.UseJWT = true
+			c.JWTAuthCookie, c.JWTAuthRefreshCookie = "jwt", "jwt"
+		}, "same cookie"},
+		{"cookie named like CSRF", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthRefreshCookie = "csrftoken" }, "same cookie"},
 		{"duplicate kid", func(c *restauth.Config) {
 			c.UseJWT = true
 			k := restauth.JWTKey{ID: "a", Algorithm: "HS256", Secret: []byte(testSecret)}

@@ -182,14 +182,15 @@ func safeMethod(m string) bool {
 }
 
 // csrfCheck enforces the double-submit rule on unsafe requests without an
-// Authorization header: when they carry the access cookie
-// (JWTAuthCookieUseCSRF) or always (JWTAuthCookieEnforceCSRFOnUnauthenticated).
+// Authorization header: when they carry a JWT cookie, access or refresh
+// (JWTAuthCookieUseCSRF; so no other site can refresh or log out with the
+// cookie either), or always (JWTAuthCookieEnforceCSRFOnUnauthenticated).
 func (h *Handlers[U]) csrfCheck(c *gin.Context) *apierr.Error {
 	j := h.set.JWT
 	if !j.csrfOn() || safeMethod(c.Request.Method) || c.GetHeader("Authorization") != "" {
 		return nil
 	}
-	if !j.EnforceCSRF && h.accessCookie(c) == "" {
+	if !j.EnforceCSRF && h.accessCookie(c) == "" && h.refreshCookie(c) == "" {
 		return nil
 	}
 	fail := func(reason string) *apierr.Error {

@@ -120,7 +120,9 @@ func (s *Service[U]) revokeWhere(tx *gorm.DB, cond string, args ...any) error {
 		" AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM " + bl + " b WHERE b.token_id = o.id) ON CONFLICT (token_id) DO NOTHING"
 	now := s.Now()
 	all := append([]any{now}, args...)
-	all = append(all, now)
+	// Include tokens expired less than an access lifetime ago: SessionLive
+	// still counts them.
+	all = append(all, now.Add(-s.opt.JWT.AccessLifetime()))
 	if err := tx.Exec(sql, all...).Error; err != nil {
 		return fmt.Errorf("restauth: revoke refresh tokens: %w", err)
 	}
@@ -273,6 +275,7 @@ func (s *Service[U]) LogoutRefresh(ctx context.Context, raw string) (*U, error) 
 		return nil
 	})
 	if err == nil && reused {
+		s.opt.Logger.WarnContext(ctx, "restauth: a blacklisted refresh token was presented at logout; its family is revoked")
 		return nil, ErrJWTInvalid()
 	}
 	if err != nil {
@@ -290,7 +293,9 @@ func (s *Service[U]) LogoutRefresh(ctx context.Context, raw string) (*U, error) 
 }
 
 // SessionLive reports whether family still has a refresh token that is
-// neither expired nor blacklisted.
+// not blacklisted and did not expire more than one access lifetime ago (an
+// access token issued just before its refresh token expired stays valid
+// to its own end).
 func (s *Service[U]) SessionLive(ctx context.Context, family string) (bool, error) {
 	if family == "" {
 		return false, nil
@@ -298,7 +303,7 @@ func (s *Service[U]) SessionLive(ctx context.Context, family string) (bool, erro
 	out, bl := models.OutstandingToken{}.TableName(), models.BlacklistedToken{}.TableName()
 	var n int64
 	err := s.DB(ctx).Table(out+" AS o").
-		Where("o.family = ? AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM "+bl+" b WHERE b.token_id = o.id)", family, s.Now()).
+		Where("o.family = ? AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM "+bl+" b WHERE b.token_id = o.id)", family, s.Now().Add(-s.opt.JWT.AccessLifetime())).
 		Limit(1).Count(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("restauth: check session: %w", err)
