@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,6 +109,9 @@ func expectTokenInvalid(t testing.TB, r resp, detail string) {
 	expectDetail(t, r, 401, detail)
 	if r.Body["code"] != "token_not_valid" {
 		t.Fatalf("code %v, want token_not_valid: %s", r.Body["code"], r.Raw)
+	}
+	if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
+		t.Fatalf("WWW-Authenticate %q", got)
 	}
 }
 
@@ -377,7 +382,6 @@ func TestJWTKeyRotation(t *testing.T) {
 
 	// New key first, old one kept with its public half only.
 	e2 := withKeys(newKey, oldPublic)
-	e2.clock = e1.clock
 	expect(t, e2.do("GET", "/api/me", nil, bearer(access)...), 200)
 	nr := e2.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": refresh})
 	expect(t, nr, 200)
@@ -466,13 +470,25 @@ func TestJWTRefresh(t *testing.T) {
 			expectDetail(t, out, 200, "Successfully logged out.")
 			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), "Token is invalid or expired")
 			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/verify/", map[string]any{"token": r.str("refresh")}), "Token is invalid or expired")
-			// Logging out with it again: 401, as dj-rest-auth.
-			expect(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": r.str("refresh")}), 401)
-			expectDetail(t, e.do("POST", "/rest-auth/logout/", nil), 401, "Refresh token was not included in request data.")
+			// Logout is idempotent: a spent, bad or missing token gets 200.
+			for _, body := range []any{map[string]any{"refresh": r.str("refresh")}, map[string]any{"refresh": "junk"}, nil} {
+				r := e.do("POST", "/rest-auth/logout/", body)
+				expectDetail(t, r, 200, "Successfully logged out.")
+			}
+			expectField(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": strings.Repeat("r", 9000)}), "refresh", "Ensure this field has no more than 8192 characters.")
 			// Without a refresh token, a valid access token ends its session.
 			r2 := e.loginJWT("carol")
 			expect(t, e.do("POST", "/rest-auth/logout/", nil, bearer(r2.str("access"))...), 200)
 			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r2.str("refresh")}), "Token is invalid or expired")
+		})
+		t.Run("stale token at logout revokes the family", func(t *testing.T) {
+			e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+			e.user("stale", "stale@example.com")
+			r1 := e.loginJWT("stale").str("refresh")
+			n := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r1})
+			expect(t, n, 200)
+			expectDetail(t, e.do("POST", "/rest-auth/logout/", map[string]any{"refresh": r1}), 200, "Successfully logged out.")
+			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": n.str("refresh")}), "Token is invalid or expired")
 		})
 		t.Run("verify", func(t *testing.T) {
 			e := jwtEnv(t, db, nil)
@@ -618,7 +634,12 @@ func TestJWTPruneExpired(t *testing.T) {
 		if err != nil || n != 0 {
 			t.Fatalf("prune of live rows: %d %v", n, err)
 		}
-		e.clock.Advance(24*time.Hour + time.Second)
+		// Rows stay an access lifetime (5 min) past expiry.
+		e.clock.Advance(24*time.Hour + time.Minute)
+		if n, err := e.auth.PruneExpired(context.Background()); err != nil || n != 0 {
+			t.Fatalf("prune inside the grace period: %d %v", n, err)
+		}
+		e.clock.Advance(5 * time.Minute)
 		keep := e.loginJWT("alice")
 		n, err = e.auth.PruneExpired(context.Background())
 		if err != nil || n != 3 {
@@ -652,7 +673,7 @@ func TestJWTCookies(t *testing.T) {
 		e := jwtEnv(t, db, func(c *restauth.Config) {
 			c.JWTAuthCookie = "app-auth"
 			c.JWTAuthRefreshCookie = "app-refresh"
-			c.JWTAuthRefreshCookiePath = "/rest-auth/token/"
+			c.JWTAuthRefreshCookiePath = "/rest-auth/"
 			c.JWTAuthSecure = true
 			c.JWTAuthSameSite = http.SameSiteStrictMode
 			c.JWTAuthCookieDomain = "app.example"
@@ -672,7 +693,7 @@ func TestJWTCookies(t *testing.T) {
 			t.Fatalf("access Set-Cookie\n got %s\nwant %s", ck["app-auth"], wantAccess)
 		}
 		refresh := cookieValue(ck["app-refresh"])
-		wantRefresh := "app-refresh=" + refresh + "; Path=/rest-auth/token/; Domain=app.example; Expires=" +
+		wantRefresh := "app-refresh=" + refresh + "; Path=/rest-auth/; Domain=app.example; Expires=" +
 			exp.Add(24*time.Hour).Format(http.TimeFormat) + "; Max-Age=86400; HttpOnly; Secure; SameSite=Strict"
 		if ck["app-refresh"] != wantRefresh || payload(t, refresh)["token_type"] != "refresh" {
 			t.Fatalf("refresh Set-Cookie\n got %s\nwant %s", ck["app-refresh"], wantRefresh)
@@ -705,7 +726,7 @@ func TestJWTCookies(t *testing.T) {
 		out := e.do("POST", "/rest-auth/logout/", nil, "Cookie", "app-auth="+access+"; app-refresh="+refresh)
 		expect(t, out, 200)
 		oc := setCookies(out)
-		for name, path := range map[string]string{"app-auth": "/", "app-refresh": "/rest-auth/token/"} {
+		for name, path := range map[string]string{"app-auth": "/", "app-refresh": "/rest-auth/"} {
 			want := name + "=; Path=" + path + "; Domain=app.example; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Secure; SameSite=Strict"
 			if oc[name] != want {
 				t.Fatalf("logout Set-Cookie\n got %s\nwant %s", oc[name], want)
@@ -793,6 +814,16 @@ func TestJWTCSRF(t *testing.T) {
 		expectDetail(t, re.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", both), 403, "CSRF Failed: CSRF token missing.")
 		expect(t, re.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", both, "X-CSRFToken", rcsrf), 200)
 		expect(t, re.do("POST", "/rest-auth/logout/", nil, "Cookie", both, "X-CSRFToken", rcsrf), 200)
+		// A header of another scheme (a browser adds cached Basic
+		// credentials by itself) does not make a request header-borne:
+		// restauth's endpoints still check, for every unsafe method, and
+		// RequireAuth does not fall back to the cookie.
+		basic := []string{"Cookie", cookies, "Authorization", "Basic YTpi"}
+		for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+			expectDetail(t, e.do(m, "/rest-auth/user/", nil, basic...), 403, "CSRF Failed: CSRF token missing.")
+		}
+		expectDetail(t, e.do("POST", "/rest-auth/logout/", nil, basic...), 403, "CSRF Failed: CSRF token missing.")
+		expectDetail(t, e.do("POST", "/api/action", nil, basic...), 401, "Authentication credentials were not provided.")
 		// Safe methods need no token.
 		expect(t, e.do("GET", "/api/me", nil, "Cookie", "app-auth="+access), 200)
 		// restauth's own unsafe endpoints follow the same rule.
@@ -877,6 +908,11 @@ func TestJWTBadInput(t *testing.T) {
 				t.Run(path+"/"+tc.name, func(t *testing.T) {
 					before := rows()
 					r := e.do("POST", path, tc.body, "Content-Type", tc.contentType)
+					if path == "/rest-auth/logout/" && tc.fieldsOnly && r.Code == 200 {
+						// Logout reads only refresh and is idempotent:
+						// other fields are ignored.
+						return
+					}
 					if r.Code < 400 || r.Code > 499 {
 						t.Fatalf("status %d, want 4xx; body %s", r.Code, r.Raw)
 					}
@@ -893,4 +929,93 @@ func TestJWTBadInput(t *testing.T) {
 		// The live session survived all of it.
 		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": live.str("refresh")}), 200)
 	})
+}
+
+// TestJWTRevocationWaitsForRotation revokes a login while a rotation of
+// it is in flight (held open inside its transaction): the token that
+// rotation mints must die with the rest.
+func TestJWTRevocationWaitsForRotation(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		for _, variant := range []string{"password change", "logout with the access token"} {
+			t.Run(variant, func(t *testing.T) {
+				var armed atomic.Bool
+				paused, release := make(chan struct{}), make(chan struct{})
+				name := "test:pause_" + strings.ReplaceAll(variant, " ", "_")
+				err := db.Callback().Create().After("gorm:create").Register(name, func(tx *gorm.DB) {
+					if tx.Statement.Table == "restauth_jwt_outstanding" && armed.CompareAndSwap(true, false) {
+						close(paused)
+						<-release
+					}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Callback().Create().Remove(name)
+				e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+				user := strings.ReplaceAll(variant, " ", "")
+				e.user(user, user+"@example.com")
+				stolen, current := e.loginJWT(user), e.loginJWT(user)
+
+				armed.Store(true)
+				var rot, rev resp
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rot = e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": stolen.str("refresh")})
+				}()
+				<-paused // the rotation has written its new token, uncommitted
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if variant == "password change" {
+						rev = e.do("POST", "/rest-auth/password/change/", map[string]any{
+							"new_password1": "An0ther-Sunflower-77", "new_password2": "An0ther-Sunflower-77",
+						}, bearer(current.str("access"))...)
+					} else {
+						rev = e.do("POST", "/rest-auth/logout/", nil, bearer(stolen.str("access"))...)
+					}
+				}()
+				time.Sleep(300 * time.Millisecond) // the revocation is now waiting
+				close(release)
+				wg.Wait()
+				expect(t, rot, 200)
+				expect(t, rev, 200)
+				expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": rot.str("refresh")}), "Token is invalid or expired")
+			})
+		}
+	})
+}
+
+func TestJWTPluginLoginKeepsRefresh(t *testing.T) {
+	e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWTAuthCookie, c.JWTAuthRefreshCookie = "a", "r" })
+	u := e.user("alice", "alice@example.com")
+	body, err := e.auth.Login(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	ref, _ := out["refresh"].(string)
+	if ref == "" || payload(t, ref)["token_type"] != "refresh" {
+		t.Fatalf("Login without a request set no cookie, so the body must keep refresh: %s", raw)
+	}
+	expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": ref}), 200)
+}
+
+func TestHeadDoesNotLogOut(t *testing.T) {
+	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.LogoutOnGet = true })
+	e.user("alice", "alice@example.com")
+	key := e.login("alice", goodPass)
+	req := httptest.NewRequest("HEAD", "/rest-auth/logout/", nil)
+	req.Header.Set("Authorization", "Token "+key)
+	w := httptest.NewRecorder()
+	e.r.ServeHTTP(w, req)
+	if w.Code != 200 {
+		t.Fatalf("HEAD logout/ %d", w.Code)
+	}
+	expect(t, e.do("GET", "/api/me", nil, tokenHeader(key)...), 200)
+	expect(t, e.do("GET", "/rest-auth/logout/", nil, tokenHeader(key)...), 200)
+	expect(t, e.do("GET", "/api/me", nil, tokenHeader(key)...), 401)
 }

@@ -147,8 +147,9 @@ func TestJWTWalkthrough(t *testing.T) {
 				t.Fatalf("user with the refreshed access: %d %v", res.StatusCode, body)
 			}
 
+			// Logout is idempotent: without a token it still answers 200.
 			res, body = send(t, nil, "POST", base+"logout/", "", nil)
-			if res.StatusCode != 401 || body["detail"] != "Refresh token was not included in request data." {
+			if res.StatusCode != 200 || body["detail"] != "Successfully logged out." {
 				t.Fatalf("logout without a token: %d %v", res.StatusCode, body)
 			}
 			res, body = send(t, nil, "POST", base+"logout/", `{"refresh":"`+refresh+`"}`, nil)

@@ -48,8 +48,9 @@ func (h *Handlers[U]) jwtRoutes(r gin.IRouter) {
 	h.route(r, "token/verify", map[string][]gin.HandlerFunc{http.MethodPost: {h.tokenVerify}})
 }
 
-// credentialsBody is the body of a login or registration.
-func (h *Handlers[U]) credentialsBody(u *U, cred core.Credentials) any {
+// credentialsBody is the body of a login or registration; cookies tells
+// whether the JWT cookies were set with it.
+func (h *Handlers[U]) credentialsBody(u *U, cred core.Credentials, cookies bool) any {
 	if !h.set.JWT.Enabled {
 		if h.ext.TokenResponse != nil {
 			return h.ext.TokenResponse(cred.Key, u)
@@ -60,7 +61,11 @@ func (h *Handlers[U]) credentialsBody(u *U, cred core.Credentials) any {
 	if h.set.JWT.LegacyResponse {
 		return dto.LegacyJWTResponse{Token: cred.Access, User: user}
 	}
-	r := dto.JWTResponse{Access: cred.Access, Refresh: h.bodyRefresh(cred.Refresh), User: user}
+	refresh := cred.Refresh
+	if cookies {
+		refresh = h.bodyRefresh(refresh)
+	}
+	r := dto.JWTResponse{Access: cred.Access, Refresh: refresh, User: user}
 	if h.set.JWT.ReturnExpiration {
 		r.AccessExpiration, r.RefreshExpiration = &cred.AccessExpires, &cred.RefreshExpires
 	}
@@ -84,7 +89,7 @@ func (h *Handlers[U]) respondCredentials(c *gin.Context, status int, u *U, cred 
 			h.setCSRFCookie(c, true)
 		}
 	}
-	c.JSON(status, h.credentialsBody(u, cred))
+	c.JSON(status, h.credentialsBody(u, cred, true))
 }
 
 // cookie builds a JWT cookie with the configured attributes; a zero
@@ -181,13 +186,18 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-// csrfCheck enforces the double-submit rule on unsafe requests without an
-// Authorization header: when they carry a JWT cookie, access or refresh
+// csrfCheck enforces the double-submit rule on unsafe requests without a
+// Token or Bearer Authorization header: when they carry a JWT cookie, access or refresh
 // (JWTAuthCookieUseCSRF; so no other site can refresh or log out with the
 // cookie either), or always (JWTAuthCookieEnforceCSRFOnUnauthenticated).
 func (h *Handlers[U]) csrfCheck(c *gin.Context) *apierr.Error {
 	j := h.set.JWT
-	if !j.csrfOn() || safeMethod(c.Request.Method) || c.GetHeader("Authorization") != "" {
+	if !j.csrfOn() || safeMethod(c.Request.Method) {
+		return nil
+	}
+	// Only a header that authenticates makes a request header-borne: a
+	// browser adds cached Basic credentials to cross-site posts by itself.
+	if scheme, _, perr := h.authHeader(c); perr == nil && (scheme == "token" || scheme == "bearer") {
 		return nil
 	}
 	if !j.EnforceCSRF && h.accessCookie(c) == "" && h.refreshCookie(c) == "" {
@@ -224,6 +234,7 @@ func (h *Handlers[U]) csrfGuard(c *gin.Context) {
 func jwtDetail(id string) *apierr.Error {
 	e := apierr.Detail(http.StatusUnauthorized, locales.M(id))
 	e.Code = "token_not_valid"
+	e.Header = map[string]string{"WWW-Authenticate": bearerChallenge}
 	return e
 }
 
@@ -268,11 +279,12 @@ func (h *Handlers[U]) tokenVerify(c *gin.Context) {
 }
 
 // logoutJWT is logout/ in JWT mode: it deletes the cookies and blacklists
-// the refresh token from the body or the refresh cookie. Without one, a
-// valid access token ends its own session instead, and a token key is
-// revoked as in token mode.
+// the refresh token from the body or the refresh cookie. Without a usable
+// one, a token key is revoked as in token mode, or else a valid access
+// token ends its own login. It answers 200 whatever was (or was not)
+// presented: logout is idempotent and tells nothing about a token. A
+// blacklisted refresh token presented again still revokes its family.
 func (h *Handlers[U]) logoutJWT(c *gin.Context, in *Input) {
-	h.unsetAuthCookies(c)
 	ctx := c.Request.Context()
 	var req dto.RefreshRequest
 	if in != nil {
@@ -281,18 +293,21 @@ func (h *Handlers[U]) logoutJWT(c *gin.Context, in *Input) {
 			return
 		}
 	}
+	h.unsetAuthCookies(c)
 	raw := req.Refresh
 	if raw == "" {
 		raw = h.refreshCookie(c)
 	}
 	if raw != "" {
 		u, err := h.svc.LogoutRefresh(ctx, raw)
-		if err != nil {
-			h.fail(c, err)
+		if err == nil {
+			h.finishLogout(c, u, "")
 			return
 		}
-		h.finishLogout(c, u, "")
-		return
+		if ae := asAPIError(err); ae.Status >= 500 {
+			h.fail(c, ae)
+			return
+		}
 	}
 	if u, key := h.optionalUser(c); key != "" {
 		h.finishLogout(c, u, key)
@@ -302,7 +317,7 @@ func (h *Handlers[U]) logoutJWT(c *gin.Context, in *Input) {
 		h.finishLogout(c, u, "")
 		return
 	}
-	h.fail(c, apierr.Detail(http.StatusUnauthorized, locales.M("jwt.logout_no_refresh")))
+	h.finishLogout(c, nil, "")
 }
 
 // endAccessSession revokes the refresh family of a valid access token
@@ -312,8 +327,12 @@ func (h *Handlers[U]) endAccessSession(ctx context.Context, c *gin.Context) (*U,
 	if perr != nil {
 		return nil, false
 	}
-	if scheme != "bearer" {
+	switch scheme {
+	case "bearer":
+	case "":
 		raw = h.accessCookie(c)
+	default:
+		return nil, false
 	}
 	if raw == "" {
 		return nil, false

@@ -49,10 +49,15 @@ func (h *Handlers[U]) LoginResponse(ctx context.Context, u *U) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.credentialsBody(u, cred), nil
+	return h.credentialsBody(u, cred, false), nil
 }
 
 func (h *Handlers[U]) logout(c *gin.Context) {
+	if c.Request.Method == http.MethodHead {
+		// HEAD is routed with GET (LogoutOnGet); it must not log out.
+		c.Status(http.StatusOK)
+		return
+	}
 	var in *Input
 	if c.Request.Method == http.MethodPost {
 		// Drain and check the body like any other endpoint; only JWT mode

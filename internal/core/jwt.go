@@ -40,6 +40,7 @@ type Session struct {
 func jwtError(id, code string) *apierr.Error {
 	e := apierr.Detail(http.StatusUnauthorized, locales.M(id))
 	e.Code = code
+	e.Header = map[string]string{"WWW-Authenticate": `Bearer realm="api"`}
 	return e
 }
 
@@ -141,13 +142,36 @@ func (s *Service[U]) RevokeUserSessions(ctx context.Context, userID uint) error 
 	if s.opt.JWT == nil {
 		return nil
 	}
-	return s.revokeUserRefresh(s.DB(ctx), userID, "")
+	return s.withUserLock(ctx, userID, func(tx *gorm.DB) error { return s.revokeUserRefresh(tx, userID, "") })
 }
 
 // RevokeSession blacklists the refresh tokens of one family of userID
 // (logout with only an access token).
 func (s *Service[U]) RevokeSession(ctx context.Context, userID uint, family string) error {
-	return s.revokeWhere(s.DB(ctx), "o.user_id = ? AND o.family = ?", userID, family)
+	return s.withUserLock(ctx, userID, func(tx *gorm.DB) error {
+		return s.revokeWhere(tx, "o.user_id = ? AND o.family = ?", userID, family)
+	})
+}
+
+// lockUser takes the user's row lock (a no-op update). Every transaction
+// that adds or revokes a user's refresh tokens takes it first, so a
+// revocation waits for a rotation in flight and then sees its new token
+// (PostgreSQL's READ COMMITTED would otherwise miss it). Login and
+// password changes lock the row with their own first update.
+func (s *Service[U]) lockUser(tx *gorm.DB, userID uint) error {
+	if err := tx.Model(new(U)).Where("id = ?", userID).UpdateColumn("id", gorm.Expr("id")).Error; err != nil {
+		return fmt.Errorf("restauth: lock user: %w", err)
+	}
+	return nil
+}
+
+func (s *Service[U]) withUserLock(ctx context.Context, userID uint, fn func(tx *gorm.DB) error) error {
+	return s.opt.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockUser(tx, userID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // lookupRefresh verifies raw as a refresh token and loads its row.
@@ -155,6 +179,15 @@ func (s *Service[U]) lookupRefresh(tx *gorm.DB, raw string) (*models.Outstanding
 	c, err := s.opt.JWT.Parse(raw, jwtauth.Refresh)
 	if err != nil {
 		return nil, ErrJWTInvalid()
+	}
+	uid, ok := ParseUserID(c.UserID)
+	if !ok {
+		return nil, ErrJWTInvalid()
+	}
+	// User first, then token: the one lock order of every such
+	// transaction (see lockUser).
+	if err := s.lockUser(tx, uid); err != nil {
+		return nil, apierr.Unavailable(err)
 	}
 	// Write first: the no-op update locks the row (PostgreSQL) or the
 	// database (SQLite) before anything is read, so concurrent uses of
@@ -353,17 +386,26 @@ func (s *Service[U]) PruneExpired(ctx context.Context) (int64, error) {
 	var total int64
 	db := s.DB(ctx)
 	if s.opt.JWT != nil {
+		// Rows stay an access lifetime past their expiry: SessionLive
+		// still counts them.
+		cutoff := now.Add(-s.opt.JWT.AccessLifetime())
 		out := models.OutstandingToken{}.TableName()
-		res := db.Where("token_id IN (SELECT id FROM "+out+" WHERE expires_at <= ?)", now).Delete(&models.BlacklistedToken{})
-		if res.Error != nil {
-			return total, fmt.Errorf("restauth: prune blacklist: %w", res.Error)
+		err := db.Transaction(func(tx *gorm.DB) error {
+			res := tx.Where("token_id IN (SELECT id FROM "+out+" WHERE expires_at <= ?)", cutoff).Delete(&models.BlacklistedToken{})
+			if res.Error != nil {
+				return fmt.Errorf("restauth: prune blacklist: %w", res.Error)
+			}
+			total += res.RowsAffected
+			res = tx.Where("expires_at <= ?", cutoff).Delete(&models.OutstandingToken{})
+			if res.Error != nil {
+				return fmt.Errorf("restauth: prune refresh tokens: %w", res.Error)
+			}
+			total += res.RowsAffected
+			return nil
+		})
+		if err != nil {
+			return 0, err
 		}
-		total += res.RowsAffected
-		res = db.Where("expires_at <= ?", now).Delete(&models.OutstandingToken{})
-		if res.Error != nil {
-			return total, fmt.Errorf("restauth: prune refresh tokens: %w", res.Error)
-		}
-		total += res.RowsAffected
 	}
 	if p, ok := s.opt.Tokens.(interface {
 		PruneExpired(context.Context) (int64, error)
