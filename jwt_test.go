@@ -733,6 +733,11 @@ func TestJWTCookies(t *testing.T) {
 			}
 		}
 		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", "app-refresh="+refresh), "Token is invalid or expired")
+		// With only the access cookie, logout ends that login.
+		again := e.loginJWT("alice")
+		ac, rf := cookieValue(setCookies(again)["app-auth"]), cookieValue(setCookies(again)["app-refresh"])
+		expect(t, e.do("POST", "/rest-auth/logout/", nil, "Cookie", "app-auth="+ac), 200)
+		expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", nil, "Cookie", "app-refresh="+rf), "Token is invalid or expired")
 	})
 
 	t.Run("refresh kept in body", func(t *testing.T) {
