@@ -174,6 +174,16 @@ func TestJWTResponseShapes(t *testing.T) {
 		}
 	})
 
+	t.Run("mandatory verification issues nothing at sign-up", func(t *testing.T) {
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.EmailVerification = restauth.VerificationMandatory })
+		reg := e.do("POST", "/rest-auth/registration/", map[string]any{
+			"username": "bob", "email": "bob@example.com", "password1": goodPass, "password2": goodPass,
+		})
+		expectDetail(t, reg, 201, "Verification e-mail sent.")
+		if n := e.count(&models.OutstandingToken{}); n != 0 || len(setCookies(reg)) != 0 {
+			t.Fatalf("sign-up under mandatory verification issued %d refresh tokens, cookies %v", n, setCookies(reg))
+		}
+	})
 	t.Run("expiration fields", func(t *testing.T) {
 		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
 			c.JWTAuthReturnExpiration = true
