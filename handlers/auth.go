@@ -204,11 +204,7 @@ func invalidJWT() *apierr.Error {
 // authenticateJWT verifies an access token. Unless JWTCheckRevoked is on,
 // a valid token costs no database query: the user loads on first use.
 func (h *Handlers[U]) authenticateJWT(c *gin.Context, raw string) *apierr.Error {
-	claims, err := h.svc.JWT().Parse(raw, jwtauth.Access)
-	if err != nil {
-		return invalidJWT()
-	}
-	id, ok := core.ParseUserID(claims.UserID)
+	claims, id, ok := h.accessClaims(raw)
 	if !ok {
 		return invalidJWT()
 	}
@@ -251,6 +247,31 @@ func asAPIError(err error) *apierr.Error {
 
 // user returns the authenticated user for handlers behind RequireAuth.
 func (h *Handlers[U]) user(c *gin.Context) (*U, error) { return currentUser[U](c) }
+
+// userAndBody returns the authenticated user and the decoded body; on
+// failure it has already answered and reports false.
+func (h *Handlers[U]) userAndBody(c *gin.Context) (*U, *Input, bool) {
+	u, err := h.user(c)
+	if err == nil {
+		var in *Input
+		if in, err = h.read(c); err == nil {
+			return u, in, true
+		}
+	}
+	h.fail(c, err)
+	return nil, nil, false
+}
+
+// accessClaims verifies raw as an access token and returns its claims
+// and user id.
+func (h *Handlers[U]) accessClaims(raw string) (*jwtauth.Claims, uint, bool) {
+	claims, err := h.svc.JWT().Parse(raw, jwtauth.Access)
+	if err != nil {
+		return nil, 0, false
+	}
+	id, ok := core.ParseUserID(claims.UserID)
+	return claims, id, ok
+}
 
 // optionalUser resolves the request's token key if it has a valid one;
 // anything else is ignored (public endpoints never 401).

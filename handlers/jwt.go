@@ -13,7 +13,6 @@ import (
 	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/core"
-	"github.com/restauth/restauth/internal/jwtauth"
 	"github.com/restauth/restauth/locales"
 )
 
@@ -337,11 +336,7 @@ func (h *Handlers[U]) endAccessSession(ctx context.Context, c *gin.Context) (*U,
 	if raw == "" {
 		return nil, false
 	}
-	cl, err := h.svc.JWT().Parse(raw, jwtauth.Access)
-	if err != nil {
-		return nil, false
-	}
-	id, ok := core.ParseUserID(cl.UserID)
+	cl, id, ok := h.accessClaims(raw)
 	if !ok {
 		return nil, false
 	}

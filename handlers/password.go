@@ -42,14 +42,8 @@ func (h *Handlers[U]) passwordResetConfirm(c *gin.Context) {
 }
 
 func (h *Handlers[U]) passwordChange(c *gin.Context) {
-	u, err := h.user(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
+	u, in, ok := h.userAndBody(c)
+	if !ok {
 		return
 	}
 	var req dto.PasswordChangeRequest
@@ -90,7 +84,7 @@ func (h *Handlers[U]) passwordChange(c *gin.Context) {
 			return
 		}
 	}
-	err = h.svc.ChangePassword(ctx, u, session(c), old, h.set.OldPasswordFieldEnabled, req.NewPassword1, req.NewPassword2)
+	err := h.svc.ChangePassword(ctx, u, session(c), old, h.set.OldPasswordFieldEnabled, req.NewPassword1, req.NewPassword2)
 	if err != nil {
 		h.fail(c, err)
 		return

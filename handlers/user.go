@@ -65,14 +65,8 @@ func (h *Handlers[U]) userGet(c *gin.Context) {
 }
 
 func (h *Handlers[U]) userUpdate(c *gin.Context) {
-	cur, err := h.user(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
-	in, err := h.read(c)
-	if err != nil {
-		h.fail(c, err)
+	cur, in, ok := h.userAndBody(c)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
