@@ -16,7 +16,7 @@ import (
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/core"
 	"github.com/restauth/restauth/internal/jwtauth"
-	"github.com/restauth/restauth/internal/password"
+	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/locales"
 )
 

@@ -18,7 +18,7 @@ import (
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/jwtauth"
-	"github.com/restauth/restauth/internal/password"
+	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
 )
