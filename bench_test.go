@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/internal/testdb"
 )
 
@@ -23,8 +24,8 @@ func (plainHasher) Verify(pw, enc string) (bool, error) {
 }
 func (plainHasher) NeedsRehash(string) bool { return false }
 
-func benchEnv(b *testing.B, hasher restauth.PasswordHasher) *env {
-	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) { c.PasswordHasher = hasher })
+func benchEnv(b *testing.B, hasher password.Hasher) *env {
+	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) { c.Password.Hasher = hasher })
 	e.user("bench", "bench@example.com")
 	e.r.GET("/baseline", func(c *gin.Context) { c.JSON(200, gin.H{"pk": 1, "username": "bench"}) })
 	return e
@@ -69,7 +70,7 @@ func BenchmarkLoginNoHash(b *testing.B) { benchLogin(b, plainHasher{}) }
 // of the hash in a real login.
 func BenchmarkLoginArgon2id(b *testing.B) { benchLogin(b, nil) }
 
-func benchLogin(b *testing.B, hasher restauth.PasswordHasher) {
+func benchLogin(b *testing.B, hasher password.Hasher) {
 	e := benchEnv(b, hasher)
 	body := `{"username":"bench","password":"` + goodPass + `"}`
 	serve(b, e.r, func() *http.Request {

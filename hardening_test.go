@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/models"
 )
@@ -63,11 +64,11 @@ func TestUserUpdateWritesOnlyChangedColumns(t *testing.T) {
 // racySerializer changes company_name in the database while the request
 // is between load and save, as a concurrent admin would.
 type racySerializer struct {
-	restauth.DefaultUserSerializer[Customer]
+	handlers.DefaultUserSerializer[Customer]
 	db *gorm.DB
 }
 
-func (s racySerializer) Update(ctx context.Context, u *Customer, in *restauth.Input, partial bool) error {
+func (s racySerializer) Update(ctx context.Context, u *Customer, in *handlers.Input, partial bool) error {
 	s.db.Model(&Customer{}).Where("id = ?", u.ID).Update("company_name", "set by admin")
 	return s.DefaultUserSerializer.Update(ctx, u, in, partial)
 }
@@ -78,7 +79,7 @@ type slug string
 // string types without panicking.
 func TestBindNamedStringPointer(t *testing.T) {
 	db := testdb.SQLite(t)
-	e := newEnv(t, db, nil, restauth.WithRegistrationFields(func(_ context.Context, u *Customer, in *restauth.Input) error {
+	e := newEnv(t, db, nil, restauth.WithRegistrationFields(func(_ context.Context, u *Customer, in *handlers.Input) error {
 		var extra struct {
 			Company *slug `json:"company_name" binding:"max=100"`
 		}
@@ -104,7 +105,7 @@ func TestBindNamedStringPointer(t *testing.T) {
 // answers 503 and last_login does not move.
 func TestFailedLoginLeavesNoTrace(t *testing.T) {
 	db := testdb.SQLite(t)
-	e := newEnv(t, db, func(c *restauth.Config) { c.TokenStore = brokenStore{} })
+	e := newEnv(t, db, func(c *restauth.Config) { c.Token.Store = brokenStore{} })
 	u := e.user("alice", "alice@example.com")
 	expect(t, e.do("POST", "/rest-auth/login/", map[string]any{"username": "alice", "password": goodPass}), 503)
 	if e.reload(u.ID).LastLogin != nil {

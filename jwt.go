@@ -1,7 +1,6 @@
 package restauth
 
 import (
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,42 +9,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/restauth/restauth/handlers"
 )
-
-// WithJWTClaims adds the app's own claims to every access token
-// [JWT_TOKEN_CLAIMS_SERIALIZER, JWT_PAYLOAD_HANDLER]. fn runs at login and
-// at each refresh, so the claims follow the user's current row. It cannot
-// replace token_type, exp, iat, nbf, jti, user_id or sid.
-func WithJWTClaims[U any](fn func(ctx context.Context, u *U) map[string]any) Option[U] {
-	return func(o *options[U]) { o.claims = fn }
-}
-
-// CurrentClaims returns the claims of the access token RequireAuth
-// accepted (JWT mode), without a database query; ok is false for
-// token-key requests.
-func CurrentClaims(c *gin.Context) (claims map[string]any, ok bool) { return handlers.CurrentClaims(c) }
-
-// PruneExpired deletes rows that can no longer authenticate anyone:
-// expired refresh-token records and their blacklist rows, expired token
-// keys of the default TokenStore and expired email confirmations. Run it
-// from a scheduler (daily is plenty); it returns how many rows it deleted.
-func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
-	return p.svc.PruneExpired(ctx)
-}
-
-// RevokeSessions blacklists every refresh token of the user with id (JWT
-// mode), e.g. after an admin deactivates the account; token keys are
-// revoked by the TokenStore's DeleteUser.
-func (p *Plugin[U]) RevokeSessions(ctx context.Context, userID uint) error {
-	if err := p.svc.RevokeUserSessions(ctx, userID); err != nil {
-		return err
-	}
-	return p.svc.Options().Tokens.DeleteUser(ctx, userID)
-}
 
 // ParseJWTKey reads a PEM private key (PKCS#1, PKCS#8 or SEC 1) or public
 // key (PKIX) into a JWTKey with the given kid, choosing the algorithm from

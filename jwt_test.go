@@ -33,7 +33,7 @@ import (
 func jwtEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...restauth.Option[Customer]) *env {
 	t.Helper()
 	e := newEnv(t, db, func(c *restauth.Config) {
-		c.UseJWT = true
+		c.JWT.Enabled = true
 		if mutate != nil {
 			mutate(c)
 		}
@@ -175,7 +175,7 @@ func TestJWTResponseShapes(t *testing.T) {
 	})
 
 	t.Run("mandatory verification issues nothing at sign-up", func(t *testing.T) {
-		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.EmailVerification = restauth.VerificationMandatory })
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Registration.EmailVerification = restauth.VerificationMandatory })
 		reg := e.do("POST", "/rest-auth/registration/", map[string]any{
 			"username": "bob", "email": "bob@example.com", "password1": goodPass, "password2": goodPass,
 		})
@@ -186,9 +186,9 @@ func TestJWTResponseShapes(t *testing.T) {
 	})
 	t.Run("expiration fields", func(t *testing.T) {
 		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
-			c.JWTAuthReturnExpiration = true
-			c.JWTAccessLifetime = 10 * time.Minute
-			c.JWTRefreshLifetime = 48 * time.Hour
+			c.JWT.ReturnExpiration = true
+			c.JWT.AccessLifetime = 10 * time.Minute
+			c.JWT.RefreshLifetime = 48 * time.Hour
 		})
 		e.user("alice", "alice@example.com")
 		r := e.loginJWT("alice")
@@ -205,7 +205,7 @@ func TestJWTResponseShapes(t *testing.T) {
 	})
 
 	t.Run("v0.9 style", func(t *testing.T) {
-		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWTResponseStyle = "v0.9" },
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWT.ResponseStyle = "v0.9" },
 			restauth.WithUserSerializer[Customer](customerSerializer{}))
 		e.user("alice", "alice@example.com")
 		r := e.loginJWT("alice")
@@ -219,7 +219,7 @@ func TestJWTResponseShapes(t *testing.T) {
 	})
 
 	t.Run("token auth off", func(t *testing.T) {
-		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.DisableTokenAuth = true })
+		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Token.Disabled = true })
 		e.user("alice", "alice@example.com")
 		r := e.loginJWT("alice")
 		if r.str("access") == "" {
@@ -274,7 +274,7 @@ func signRaw(t testing.TB, method jwt.SigningMethod, kid string, key any, claims
 func TestJWTTampering(t *testing.T) {
 	keys := newTestKeys(t)
 	e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
-		c.JWTKeys = []restauth.JWTKey{{ID: "k1", Algorithm: "RS256", PrivateKey: keys.rsa}}
+		c.JWT.Keys = []restauth.JWTKey{{ID: "k1", Algorithm: "RS256", PrivateKey: keys.rsa}}
 	})
 	u := e.user("alice", "alice@example.com")
 	login := e.loginJWT("alice")
@@ -374,7 +374,7 @@ func TestJWTKeyRotation(t *testing.T) {
 	}
 	newKey := restauth.JWTKey{ID: "2026-06", Algorithm: "EdDSA", PrivateKey: keys.ed}
 	withKeys := func(ks ...restauth.JWTKey) *env {
-		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWTKeys = ks })
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.Keys = ks })
 		return e
 	}
 	e1 := withKeys(oldKey)
@@ -411,7 +411,7 @@ func TestJWTKeyRotation(t *testing.T) {
 		t.Fatal("ParseJWTKey accepted garbage")
 	}
 	// A verify-only key set cannot sign.
-	_, err = restauth.New[Customer](db, restauth.Config{SecretKey: testSecret, UseJWT: true, Logger: quietLogger(), JWTKeys: []restauth.JWTKey{oldPublic}})
+	_, err = restauth.New[Customer](db, restauth.Config{SecretKey: testSecret, Logger: quietLogger(), JWT: restauth.JWTConfig{Enabled: true, Keys: []restauth.JWTKey{oldPublic}}})
 	if err == nil || !strings.Contains(err.Error(), "sign") {
 		t.Fatalf("public-only key set: %v", err)
 	}
@@ -440,7 +440,7 @@ func TestJWTRefresh(t *testing.T) {
 			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), "Token is invalid or expired")
 		})
 		t.Run("rotation and reuse", func(t *testing.T) {
-			e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+			e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 			e.user("bob", "bob@example.com")
 			first := e.loginJWT("bob")
 			other := e.loginJWT("bob") // another device: another family
@@ -484,7 +484,7 @@ func TestJWTRefresh(t *testing.T) {
 			expectTokenInvalid(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r2.str("refresh")}), "Token is invalid or expired")
 		})
 		t.Run("stale token at logout revokes the family", func(t *testing.T) {
-			e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+			e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 			e.user("stale", "stale@example.com")
 			r1 := e.loginJWT("stale").str("refresh")
 			n := e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r1})
@@ -523,7 +523,7 @@ func TestJWTPasswordChangesRevoke(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		for _, logoutAll := range []bool{false, true} {
 			t.Run("LogoutOnPasswordChange="+strconv.FormatBool(logoutAll), func(t *testing.T) {
-				e := jwtEnv(t, db, func(c *restauth.Config) { c.LogoutOnPasswordChange = logoutAll })
+				e := jwtEnv(t, db, func(c *restauth.Config) { c.PasswordChange.LogoutOnPasswordChange = logoutAll })
 				name := "pw" + strconv.FormatBool(logoutAll)
 				e.user(name, name+"@example.com")
 				here, there := e.loginJWT(name), e.loginJWT(name)
@@ -591,7 +591,7 @@ func TestJWTAccessCostsNoQuery(t *testing.T) {
 
 	t.Run("JWTCheckRevoked", func(t *testing.T) {
 		db := testdb.SQLite(t)
-		strict := jwtEnv(t, db, func(c *restauth.Config) { c.JWTCheckRevoked = true })
+		strict := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.CheckRevoked = true })
 		u := strict.user("bob", "bob@example.com")
 		r := strict.loginJWT("bob")
 		expect(t, strict.do("GET", "/api/claims", nil, bearer(r.str("access"))...), 200)
@@ -625,7 +625,7 @@ func TestJWTAccessCostsNoQuery(t *testing.T) {
 
 func TestJWTPruneExpired(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 		e.user("alice", "alice@example.com")
 		r := e.loginJWT("alice")
 		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": r.str("refresh")}), 200)
@@ -673,12 +673,12 @@ func cookieValue(line string) string {
 func TestJWTCookies(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		e := jwtEnv(t, db, func(c *restauth.Config) {
-			c.JWTAuthCookie = "app-auth"
-			c.JWTAuthRefreshCookie = "app-refresh"
-			c.JWTAuthRefreshCookiePath = "/rest-auth/"
-			c.JWTAuthSecure = true
-			c.JWTAuthSameSite = http.SameSiteStrictMode
-			c.JWTAuthCookieDomain = "app.example"
+			c.JWT.Cookie = "app-auth"
+			c.JWT.RefreshCookie = "app-refresh"
+			c.JWT.RefreshCookiePath = "/rest-auth/"
+			c.JWT.Secure = true
+			c.JWT.SameSite = http.SameSiteStrictMode
+			c.JWT.CookieDomain = "app.example"
 		})
 		e.user("alice", "alice@example.com")
 		e.user("bob", "bob@example.com")
@@ -744,9 +744,9 @@ func TestJWTCookies(t *testing.T) {
 
 	t.Run("refresh kept in body", func(t *testing.T) {
 		for name, mutate := range map[string]func(*restauth.Config){
-			"no refresh cookie": func(c *restauth.Config) { c.JWTAuthCookie = "app-auth" },
+			"no refresh cookie": func(c *restauth.Config) { c.JWT.Cookie = "app-auth" },
 			"not HttpOnly": func(c *restauth.Config) {
-				c.JWTAuthCookie, c.JWTAuthRefreshCookie, c.JWTAuthHTTPOnly = "app-auth", "app-refresh", restauth.Bool(false)
+				c.JWT.Cookie, c.JWT.RefreshCookie, c.JWT.HTTPOnly = "app-auth", "app-refresh", restauth.Bool(false)
 			},
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -767,9 +767,9 @@ func TestJWTCookies(t *testing.T) {
 func TestJWTCSRF(t *testing.T) {
 	cookieEnv := func(t *testing.T, enforce bool) *env {
 		e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
-			c.JWTAuthCookie = "app-auth"
-			c.JWTAuthCookieUseCSRF = true
-			c.JWTAuthCookieEnforceCSRFOnUnauthenticated = enforce
+			c.JWT.Cookie = "app-auth"
+			c.JWT.CookieUseCSRF = true
+			c.JWT.EnforceCSRFOnUnauthenticated = enforce
 		})
 		e.user("alice", "alice@example.com")
 		return e
@@ -810,8 +810,8 @@ func TestJWTCSRF(t *testing.T) {
 		// A refresh cookie alone also needs the token: no other site may
 		// log the user out or refresh with it.
 		re := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
-			c.JWTAuthRefreshCookie = "app-refresh"
-			c.JWTAuthCookieUseCSRF = true
+			c.JWT.RefreshCookie = "app-refresh"
+			c.JWT.CookieUseCSRF = true
 		})
 		re.user("alice", "alice@example.com")
 		lr := re.loginJWT("alice")
@@ -865,7 +865,7 @@ func TestJWTCSRF(t *testing.T) {
 
 func TestJWTConcurrentRefresh(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 		e.user("alice", "alice@example.com")
 		r := e.loginJWT("alice")
 		const n = 8
@@ -900,7 +900,7 @@ func TestJWTConcurrentRefresh(t *testing.T) {
 
 func TestJWTBadInput(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 		e.user("alice", "alice@example.com")
 		live := e.loginJWT("alice")
 		rows := func() string {
@@ -958,7 +958,7 @@ func TestJWTRevocationWaitsForRotation(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer db.Callback().Create().Remove(name)
-				e := jwtEnv(t, db, func(c *restauth.Config) { c.RotateRefreshTokens = true })
+				e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
 				user := strings.ReplaceAll(variant, " ", "")
 				e.user(user, user+"@example.com")
 				stolen, current := e.loginJWT(user), e.loginJWT(user)
@@ -995,24 +995,27 @@ func TestJWTRevocationWaitsForRotation(t *testing.T) {
 }
 
 func TestJWTPluginLoginKeepsRefresh(t *testing.T) {
-	e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWTAuthCookie, c.JWTAuthRefreshCookie = "a", "r" })
+	e := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWT.Cookie, c.JWT.RefreshCookie = "a", "r" })
 	u := e.user("alice", "alice@example.com")
-	body, err := e.auth.Login(context.Background(), u)
+	res, err := e.auth.Login(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := json.Marshal(body)
+	raw, _ := json.Marshal(res.Body)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	ref, _ := out["refresh"].(string)
 	if ref == "" || payload(t, ref)["token_type"] != "refresh" {
 		t.Fatalf("Login without a request set no cookie, so the body must keep refresh: %s", raw)
 	}
+	if res.Refresh != ref || res.Access != out["access"] || res.Key != "" {
+		t.Fatalf("LoginResult fields %+v disagree with the body %s", res, raw)
+	}
 	expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": ref}), 200)
 }
 
 func TestHeadDoesNotLogOut(t *testing.T) {
-	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.LogoutOnGet = true })
+	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Logout.OnGet = true })
 	e.user("alice", "alice@example.com")
 	key := e.login("alice", goodPass)
 	req := httptest.NewRequest("HEAD", "/rest-auth/logout/", nil)

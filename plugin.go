@@ -1,20 +1,3 @@
-// Package restauth gives a Gin application the REST authentication API of
-// django-rest-auth / dj-rest-auth: login, logout, password change and
-// reset by email, and user details, on the app's own GORM user model.
-//
-//	type Customer struct {
-//		models.User
-//		CompanyName string `json:"company_name"`
-//	}
-//
-//	auth, err := restauth.New[Customer](db, restauth.Config{SecretKey: secret})
-//	if err != nil { ... }
-//	if err := auth.AutoMigrate(); err != nil { ... }
-//	auth.Register(router.Group("/rest-auth"))
-//	api := router.Group("/api", auth.RequireAuth())
-//
-// Inside a handler behind RequireAuth, CurrentUser[Customer](c) returns the
-// authenticated user.
 package restauth
 
 import (
@@ -22,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -31,133 +16,45 @@ import (
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/handlers"
-	"github.com/restauth/restauth/internal/core"
+	"github.com/restauth/restauth/internal/confirm"
+	"github.com/restauth/restauth/internal/dberr"
+	"github.com/restauth/restauth/internal/dblog"
+	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/endpoints"
 	"github.com/restauth/restauth/internal/jwtauth"
+	"github.com/restauth/restauth/internal/login"
+	"github.com/restauth/restauth/internal/mail"
+	"github.com/restauth/restauth/internal/passwords"
+	"github.com/restauth/restauth/internal/resets"
+	"github.com/restauth/restauth/internal/secret"
+	"github.com/restauth/restauth/internal/sessions"
+	"github.com/restauth/restauth/internal/signup"
+	"github.com/restauth/restauth/internal/tokens"
+	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/models"
 )
 
 // Plugin is restauth mounted on one user type U. U must be a struct that
-// embeds models.User (so *U implements models.UserModel); New checks it.
+// embeds models.User by value (so *U implements models.UserModel); New
+// checks it.
 type Plugin[U any] struct {
-	cfg Config
-	db  *gorm.DB
-	svc *core.Service[U]
-	h   *handlers.Handlers[U]
+	cfg        Config
+	db         *gorm.DB
+	api        *endpoints.API[U]
+	mail       *mail.Sender
+	confirmURL atomic.Pointer[string]
 }
 
-// Option sets a typed extension of a Plugin[U]: serializers and hooks.
-type Option[U any] func(*options[U])
-
-type options[U any] struct {
-	ext    handlers.Extensions[U]
-	hooks  core.Hooks[U]
-	claims func(ctx context.Context, u *U) map[string]any
-}
-
-// UserSerializer renders and updates user/ (USER_DETAILS_SERIALIZER).
-type UserSerializer[U any] = handlers.UserSerializer[U]
-
-// DefaultUserSerializer is dj-rest-auth's UserDetailsSerializer; embed it
-// to add fields.
-type DefaultUserSerializer[U any] = handlers.DefaultUserSerializer[U]
-
-// Input is a decoded request body, read by serializers and hooks.
-type Input = handlers.Input
-
-// FieldError returns an error that answers 400 {field: [message]}.
-func FieldError(field, message string) error { return handlers.FieldError(field, message) }
-
-// DetailError returns an error that answers {"detail": message} with status.
-func DetailError(status int, message string) error { return handlers.DetailError(status, message) }
-
-// JoinFieldErrors merges several field errors into one response.
-func JoinFieldErrors(errs ...error) error { return handlers.JoinFieldErrors(errs...) }
-
-// WithUserSerializer replaces the serializer of user/.
-func WithUserSerializer[U any](s UserSerializer[U]) Option[U] {
-	return func(o *options[U]) { o.ext.UserSerializer = s }
-}
-
-// WithLogin replaces how a login request is authenticated
-// (LOGIN_SERIALIZER). fn reads its fields from in and returns the user or
-// an error (FieldError, DetailError, or the error of Plugin.Authenticate).
-func WithLogin[U any](fn func(ctx context.Context, in *Input) (*U, error)) Option[U] {
-	return func(o *options[U]) { o.ext.Login = fn }
-}
-
-// WithTokenResponse replaces the body of a token-mode login
-// (TOKEN_SERIALIZER); the default is {"key": key}.
-func WithTokenResponse[U any](fn func(key string, u *U) any) Option[U] {
-	return func(o *options[U]) { o.ext.TokenResponse = fn }
-}
-
-// WithPasswordChangeCheck adds validation to password/change/; it runs
-// after the fields are bound and before the password is checked.
-func WithPasswordChangeCheck[U any](fn func(ctx context.Context, u *U, in *Input) error) Option[U] {
-	return func(o *options[U]) { o.ext.PasswordChangeCheck = fn }
-}
-
-// WithPasswordResetConfirmCheck adds validation to
-// password/reset/confirm/; it runs after uid, token and the new passwords
-// have been checked.
-func WithPasswordResetConfirmCheck[U any](fn func(ctx context.Context, u *U, in *Input) error) Option[U] {
-	return func(o *options[U]) { o.ext.PasswordResetConfirmCheck = fn }
-}
-
-// WithRegistrationFields binds the app's own registration fields onto the
-// new user before it is inserted, in the same transaction
-// (REGISTER_SERIALIZER). Use in.Bind with `binding` tags; field errors are
-// reported together with the built-in ones.
-func WithRegistrationFields[U any](fn func(ctx context.Context, u *U, in *Input) error) Option[U] {
-	return func(o *options[U]) { o.ext.RegisterFields = fn }
-}
-
-// WithRegisterPermission gates registration/ (REGISTER_PERMISSION_CLASSES):
-// a non-nil error refuses the request with 403 {"detail": err.Error()}.
-func WithRegisterPermission[U any](fn func(c *gin.Context) error) Option[U] {
-	return func(o *options[U]) { o.ext.RegisterPermission = fn }
-}
-
-// OnUserSignedUp registers fn to run after a registration committed.
-func OnUserSignedUp[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnUserSignedUp = append(o.hooks.OnUserSignedUp, fn) }
-}
-
-// OnEmailConfirmed registers fn to run after an address was verified.
-func OnEmailConfirmed[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnEmailConfirmed = append(o.hooks.OnEmailConfirmed, fn) }
-}
-
-// OnLogin registers fn to run after each successful login.
-func OnLogin[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnLogin = append(o.hooks.OnLogin, fn) }
-}
-
-// OnLogout registers fn to run after a logout that revoked a live token.
-func OnLogout[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnLogout = append(o.hooks.OnLogout, fn) }
-}
-
-// OnPasswordChanged registers fn to run after password/change/ succeeds.
-func OnPasswordChanged[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnPasswordChanged = append(o.hooks.OnPasswordChanged, fn) }
-}
-
-// OnPasswordReset registers fn to run after password/reset/confirm/
-// succeeds.
-func OnPasswordReset[U any](fn func(ctx context.Context, u *U)) Option[U] {
-	return func(o *options[U]) { o.hooks.OnPasswordReset = append(o.hooks.OnPasswordReset, fn) }
-}
-
-// New returns a Plugin for user type U on db. It validates cfg and returns
-// an error naming the first bad field.
+// New returns a Plugin for user type U on db. It validates cfg and
+// returns an error naming the first bad field. restauth's own queries go
+// through a logger that never renders their parameters (no password
+// hash, token digest, email or username reaches the app's GORM log).
 func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) {
 	if db == nil {
 		return nil, errors.New("restauth: New: db is nil")
 	}
-	if _, ok := any(new(U)).(models.UserModel); !ok {
-		var zero U
-		return nil, fmt.Errorf("restauth: New: user type %T must embed models.User", zero)
+	if err := checkUserType[U](); err != nil {
+		return nil, err
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -169,88 +66,128 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 			opt(&o)
 		}
 	}
+	if o.ext.Serializer == nil {
+		o.ext.Serializer = handlers.DefaultUserSerializer[U]{}
+	}
+	db = db.Session(&gorm.Session{Logger: dblog.Wrap(db.Logger)})
 	tpl, err := emails.NewTemplates(cfg.EmailTemplates)
 	if err != nil {
 		return nil, fmt.Errorf("restauth: Config.EmailTemplates: %w", err)
 	}
-	var issuer *jwtauth.Issuer
-	if cfg.UseJWT {
-		issuer, err = jwtauth.New(cfg.JWTKeys, cfg.JWTAccessLifetime, cfg.JWTRefreshLifetime, cfg.Now)
-		if err != nil {
-			return nil, fmt.Errorf("restauth: Config.JWTKeys: %w", err)
-		}
-	}
-	tokens := cfg.TokenStore
-	if tokens == nil {
-		tokens = core.NewGORMTokenStore(db, cfg.Now)
-	}
-	svc, err := core.New[U](core.Options{
-		DB:                        db,
-		Hasher:                    cfg.PasswordHasher,
-		Validators:                cfg.PasswordValidators,
-		Tokens:                    tokens,
-		TokenTTL:                  cfg.TokenTTL,
-		JWT:                       issuer,
-		Mailer:                    cfg.Mailer,
-		Templates:                 tpl,
-		SecretKey:                 cfg.SecretKey,
-		SiteURL:                   cfg.SiteURL,
-		SiteName:                  cfg.SiteName,
-		PasswordResetURL:          cfg.PasswordResetURL,
-		PasswordResetTimeout:      cfg.PasswordResetTimeout,
-		LoginByUsername:           cfg.loginBy(LoginByUsername),
-		LoginByEmail:              cfg.loginBy(LoginByEmail),
-		LogoutOnPasswordChange:    cfg.LogoutOnPasswordChange,
-		EmailVerification:         cfg.EmailVerification,
-		EmailConfirmURL:           cfg.EmailConfirmURL,
-		EmailConfirmationExpire:   cfg.EmailConfirmationExpire,
-		EmailConfirmationCooldown: cfg.EmailConfirmationCooldown,
-		OnMailError:               cfg.OnMailError,
-		Now:                       cfg.Now,
-		Logger:                    cfg.Logger,
-	})
+	p := &Plugin[U]{cfg: cfg, db: db}
+	p.mail = mail.New(cfg.Mailer, tpl, cfg.Logger, cfg.OnMailError)
+
+	us, err := users.New[U](db, cfg.Now, dberr.UniqueViolation)
 	if err != nil {
 		return nil, err
 	}
-	svc.Hooks = o.hooks
-	svc.JWTClaims = o.claims
-	h := handlers.New(svc, cfg.Catalog, handlers.Settings{
-		MaxBodyBytes:            cfg.MaxBodyBytes,
-		TokenAuth:               !cfg.DisableTokenAuth,
-		OldPasswordFieldEnabled: cfg.OldPasswordFieldEnabled,
-		LogoutOnGet:             cfg.LogoutOnGet,
-		Registration:            !cfg.DisableRegistration,
-		UsernameRequired:        *cfg.UsernameRequired,
-		EmailRequired:           *cfg.EmailRequired,
-		Verification:            cfg.EmailVerification,
-		JWT: handlers.JWTSettings{
-			Enabled:           cfg.UseJWT,
-			LegacyResponse:    cfg.JWTResponseStyle == "v0.9",
-			ReturnExpiration:  cfg.JWTAuthReturnExpiration,
-			Rotate:            cfg.RotateRefreshTokens,
-			CheckRevoked:      cfg.JWTCheckRevoked,
-			Cookie:            cfg.JWTAuthCookie,
-			RefreshCookie:     cfg.JWTAuthRefreshCookie,
-			RefreshCookiePath: cfg.JWTAuthRefreshCookiePath,
-			CookieDomain:      cfg.JWTAuthCookieDomain,
-			Secure:            cfg.JWTAuthSecure,
-			HTTPOnly:          *cfg.JWTAuthHTTPOnly,
-			SameSite:          cfg.JWTAuthSameSite,
-			UseCSRF:           cfg.JWTAuthCookieUseCSRF,
-			EnforceCSRF:       cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated,
-			CSRFCookie:        cfg.CSRFCookieName,
-			CSRFHeader:        cfg.CSRFHeaderName,
-		},
-	}, o.ext, cfg.Logger)
-	if cfg.UseJWT && (cfg.JWTAuthCookie != "" || cfg.JWTAuthRefreshCookie != "") &&
-		cfg.JWTAuthSameSite == http.SameSiteNoneMode && !cfg.JWTAuthCookieUseCSRF && !cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated {
-		cfg.Logger.Warn("restauth: JWT cookies with SameSite=None and no CSRF check: other sites can send authenticated requests; set JWTAuthCookieUseCSRF")
+	store := tokens.Store(cfg.Token.Store)
+	if cfg.Token.Store == nil {
+		store = tokens.NewGORMStore(db, cfg.Now)
 	}
-	return &Plugin[U]{cfg: cfg, db: db, svc: svc, h: h}, nil
+	keys := &tokens.Keys{Store: store, TTL: cfg.Token.TTL, Now: cfg.Now}
+	conf := &confirm.Confirmations{DB: db, Unique: dberr.UniqueViolation,
+		Expire: cfg.Registration.ConfirmationExpire, Cooldown: cfg.Registration.ConfirmationCooldown, Now: cfg.Now}
+
+	var sess *sessions.Sessions[U]
+	var issuer login.Issuer[U] = login.TokenIssuer[U]{Keys: keys}
+	if cfg.JWT.Enabled {
+		ks := make([]jwtauth.Key, len(cfg.JWT.Keys))
+		for i, k := range cfg.JWT.Keys {
+			ks[i] = jwtauth.Key{ID: k.ID, Algorithm: k.Algorithm, Secret: k.Secret, PrivateKey: k.PrivateKey, PublicKey: k.PublicKey}
+		}
+		iss, err := jwtauth.New(ks, cfg.JWT.AccessLifetime, cfg.JWT.RefreshLifetime, cfg.Now)
+		if err != nil {
+			return nil, fmt.Errorf("restauth: Config.JWT.Keys: %w", err)
+		}
+		sess = &sessions.Sessions[U]{DB: db, Users: us, JWT: iss, Rotate: cfg.JWT.RotateRefreshTokens,
+			CheckRevoked: cfg.JWT.CheckRevoked, Claims: o.claims, Now: cfg.Now, Log: cfg.Logger}
+		issuer = login.JWTIssuer[U]{Sessions: sess}
+	}
+
+	checks := []login.Check[U]{login.Active[U]{}}
+	if cfg.Registration.EmailVerification == VerificationMandatory {
+		checks = append(checks, login.Verified[U]{Confirmations: conf})
+	}
+	for _, c := range o.checks {
+		checks = append(checks, c)
+	}
+	pipeline := &login.Pipeline[U]{DB: db, Users: us, Checks: checks, Issuer: issuer, Hooks: &o.hooks}
+	pw, err := login.NewPassword(us, cfg.Password.Hasher,
+		login.Methods{Username: cfg.loginBy(LoginByUsername), Email: cfg.loginBy(LoginByEmail)}, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	pws := &passwords.Passwords[U]{
+		DB: db, Users: us, Hasher: cfg.Password.Hasher, Validators: cfg.Password.Validators,
+		Keys: keys, Sessions: sess, LogoutOnChange: cfg.PasswordChange.LogoutOnPasswordChange,
+		Resets:   resets.Tokens{Key: secret.Derive(cfg.SecretKey, "password_reset"), Timeout: cfg.PasswordReset.Timeout, Now: cfg.Now},
+		Mail:     p.mail,
+		ResetURL: cfg.PasswordReset.URL, SiteName: cfg.SiteName, SiteURL: cfg.SiteURL, Hooks: &o.hooks,
+	}
+	defaultConfirm := cfg.SiteURL + "/rest-auth/registration/account-confirm-email/{key}/"
+	if cfg.Registration.EmailConfirmURL != "" {
+		defaultConfirm = cfg.Registration.EmailConfirmURL
+	}
+	p.confirmURL.Store(&defaultConfirm)
+	su := &signup.Signup[U]{
+		DB: db, Users: us, Confirmations: conf, Passwords: pws, Login: pipeline,
+		SendConfirmation: cfg.Registration.EmailVerification != VerificationNone,
+		ConfirmURL:       func() string { return *p.confirmURL.Load() },
+		SiteName:         cfg.SiteName, Mail: p.mail, Hooks: &o.hooks,
+	}
+	set := endpoints.Settings{
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		TokenAuth:        !cfg.Token.Disabled,
+		OldPasswordField: cfg.PasswordChange.OldPasswordFieldEnabled,
+		LogoutOnGet:      cfg.Logout.OnGet,
+		Registration:     !cfg.Registration.Disabled,
+		UsernameRequired: *cfg.Registration.UsernameRequired,
+		EmailRequired:    *cfg.Registration.EmailRequired,
+	}
+	if j := cfg.JWT; j.Enabled {
+		set.JWT = &endpoints.JWT{
+			Legacy: j.ResponseStyle == JWTResponseV09, ReturnExpiration: j.ReturnExpiration, CheckRevoked: j.CheckRevoked,
+			Cookie: j.Cookie, RefreshCookie: j.RefreshCookie, RefreshCookiePath: j.RefreshCookiePath,
+			CookieDomain: j.CookieDomain, Secure: j.Secure, HTTPOnly: *j.HTTPOnly, SameSite: j.SameSite,
+			UseCSRF: j.CookieUseCSRF, EnforceCSRF: j.EnforceCSRFOnUnauthenticated,
+			CSRFCookie: j.CSRFCookieName, CSRFHeader: j.CSRFHeaderName,
+		}
+		if (j.Cookie != "" || j.RefreshCookie != "") && j.SameSite == http.SameSiteNoneMode && !j.csrfOn() {
+			cfg.Logger.Warn("restauth: JWT cookies with SameSite=None and no CSRF check: other sites can send authenticated requests; set Config.JWT.CookieUseCSRF")
+		}
+	}
+	p.api = &endpoints.API[U]{
+		Settings:   set,
+		Extensions: o.ext,
+		Services: endpoints.Services[U]{
+			Users: us, Keys: keys, Sessions: sess, Login: pipeline, Password: pw, Passwords: pws,
+			Signup: su, Hooks: &o.hooks, Catalog: cfg.Catalog, Log: cfg.Logger, Now: cfg.Now,
+		},
+	}
+	return p, nil
 }
 
-// Config returns the plugin's configuration with defaults filled in.
-func (p *Plugin[U]) Config() Config { return p.cfg }
+// checkUserType refuses a U that does not embed models.User by value (a
+// *models.User embedding would be nil in every new U).
+func checkUserType[U any]() error {
+	var zero U
+	t := reflect.TypeOf(zero)
+	if t == nil || t.Kind() != reflect.Struct {
+		return fmt.Errorf("restauth: New: user type %v must be a struct embedding models.User", t)
+	}
+	f, ok := t.FieldByName("User")
+	if !ok || !f.Anonymous || f.Type != reflect.TypeOf(models.User{}) {
+		if ok && f.Anonymous && f.Type == reflect.TypeOf(&models.User{}) {
+			return fmt.Errorf("restauth: New: user type %v embeds *models.User; embed models.User (not a pointer)", t)
+		}
+		return fmt.Errorf("restauth: New: user type %v must embed models.User", t)
+	}
+	if _, ok := any(new(U)).(models.UserModel); !ok {
+		return fmt.Errorf("restauth: New: user type %v must embed models.User", t)
+	}
+	return nil
+}
 
 var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
@@ -259,17 +196,13 @@ var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 // (non-empty) email, on SQLite and PostgreSQL.
 func (p *Plugin[U]) AutoMigrate() error {
 	tables := []any{new(U), &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{}}
-	if p.cfg.UseJWT {
+	if p.cfg.JWT.Enabled {
 		tables = append(tables, &models.OutstandingToken{}, &models.BlacklistedToken{})
 	}
 	if err := p.db.AutoMigrate(tables...); err != nil {
 		return fmt.Errorf("restauth: migrate: %w", err)
 	}
-	stmt := &gorm.Statement{DB: p.db}
-	if err := stmt.Parse(new(U)); err != nil {
-		return fmt.Errorf("restauth: migrate: %w", err)
-	}
-	table := stmt.Schema.Table
+	table := p.api.Users.Table()
 	name := strings.ToLower(identRe.ReplaceAllString(table, "_"))
 	for _, ix := range []struct{ name, table, expr string }{
 		{name + "_username_ci", table, "(lower(username))"},
@@ -284,72 +217,178 @@ func (p *Plugin[U]) AutoMigrate() error {
 	return nil
 }
 
-// Register mounts every endpoint on r (conventionally
-// router.Group("/rest-auth")). Each route answers with and without the
-// trailing slash.
-func (p *Plugin[U]) Register(r gin.IRouter) { p.h.Register(r) }
+// Register mounts every endpoint on r at its dj-rest-auth path
+// (conventionally router.Group("/rest-auth")). Each route answers with
+// and without the trailing slash. Unless
+// Config.Registration.EmailConfirmURL is set, confirmation emails link to
+// the confirmation page under r's path.
+func (p *Plugin[U]) Register(r gin.IRouter) {
+	if p.cfg.Registration.EmailConfirmURL == "" {
+		base := ""
+		if g, ok := r.(interface{ BasePath() string }); ok {
+			base = strings.TrimSuffix(g.BasePath(), "/")
+		}
+		u := p.cfg.SiteURL + base + "/registration/account-confirm-email/{key}/"
+		p.confirmURL.Store(&u)
+	}
+	p.api.Register(r)
+}
+
+// Handlers returns each endpoint as a gin.HandlerFunc, for apps that
+// mount chosen endpoints at their own paths (as Django projects include
+// single views). Each one authenticates and checks CSRF by itself where
+// its endpoint needs it. Mounting the confirmation page elsewhere needs
+// Config.Registration.EmailConfirmURL.
+func (p *Plugin[U]) Handlers() handlers.Endpoints { return p.api.Endpoints() }
 
 // RequireAuth returns middleware for the app's own routes: it
 // authenticates the request (Authorization: Token <key>; in JWT mode also
-// Authorization: Bearer <access> or the JWTAuthCookie cookie, the header
+// Authorization: Bearer <access> or the access cookie, the header
 // winning) and answers 401 in DRF's shape when it cannot. Read the user
 // with CurrentUser, or the JWT's claims without a query with
-// CurrentClaims. Cookie-authenticated unsafe requests are checked for CSRF
-// as the JWTAuthCookie*CSRF* settings say.
-func (p *Plugin[U]) RequireAuth() gin.HandlerFunc { return p.h.RequireAuth() }
+// CurrentClaims. Cookie-authenticated unsafe requests are checked for
+// CSRF as Config.JWT says.
+func (p *Plugin[U]) RequireAuth() gin.HandlerFunc { return p.api.RequireAuth() }
 
 // CurrentUser returns the user authenticated by RequireAuth. In JWT mode
 // the first call loads the user (one query); it reports false if the user
 // is gone or inactive.
-func CurrentUser[U any](c *gin.Context) (*U, bool) { return handlers.CurrentUser[U](c) }
+func CurrentUser[U any](c *gin.Context) (*U, bool) { return endpoints.CurrentUser[U](c) }
 
-// CurrentToken returns the token key the request was authenticated with.
-func CurrentToken(c *gin.Context) string { return handlers.CurrentToken(c) }
+// CurrentToken returns the credential (token key or access token) the
+// request was authenticated with, or "".
+func CurrentToken(c *gin.Context) string { return endpoints.CurrentToken(c) }
 
-// Authenticate checks credentials the way login/ does and returns the
-// user or an error that renders as login/'s 400 answer.
+// CurrentClaims returns the claims of the access token RequireAuth
+// accepted (JWT mode), without a database query; ok is false for
+// token-key requests.
+func CurrentClaims(c *gin.Context) (claims map[string]any, ok bool) { return endpoints.CurrentClaims(c) }
+
+// Authenticate checks credentials the way login/'s password
+// authenticator does, then the login checks, and returns the user or an
+// error that login/ would answer with 400.
 func (p *Plugin[U]) Authenticate(ctx context.Context, username, email, password string) (*U, error) {
-	return p.svc.Authenticate(ctx, username, email, password)
+	u, err := p.api.Password.Authenticate(ctx, username, email, password)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.api.Login.Check(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
-// Login logs u in from the app's own flow: it updates last_login, issues
-// a token key (or, in JWT mode, an access/refresh pair), runs OnLogin
-// hooks, and returns the body login/ would answer. It sets no cookies.
-func (p *Plugin[U]) Login(ctx context.Context, u *U) (any, error) {
-	return p.h.LoginResponse(ctx, u)
+// LoginResult is what Plugin.Login issued.
+type LoginResult struct {
+	// Body is the body login/ answers with: dto.TokenResponse (or the
+	// WithTokenResponse value) in token mode, dto.JWTResponse or
+	// dto.LegacyJWTResponse in JWT mode.
+	Body any
+	// Key is the token key (token mode).
+	Key string
+	// Access and Refresh are the JWTs (JWT mode).
+	Access, Refresh string
+}
+
+// Login logs u in from the app's own flow through the login pipeline:
+// the checks (active, verified email, the app's own), last_login, a token
+// key or, in JWT mode, an access/refresh pair, then the OnLogin hooks. It
+// sets no cookies.
+func (p *Plugin[U]) Login(ctx context.Context, u *U) (LoginResult, error) {
+	cred, err := p.api.Login.Login(ctx, u)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Body: p.api.LoginBody(u, cred), Key: cred.Key, Access: cred.Access, Refresh: cred.Refresh}, nil
 }
 
 // SetPassword hashes password into u's Password field (it does not save).
 func (p *Plugin[U]) SetPassword(u *U, password string) error {
-	h, err := p.cfg.PasswordHasher.Hash(password)
+	h, err := p.api.Passwords.Hash(password)
 	if err != nil {
-		return fmt.Errorf("restauth: hash password: %w", err)
+		return err
 	}
-	core.Base(u).Password = h
+	users.Base(u).Password = h
 	return nil
 }
 
 // CreateUser hashes password into u and inserts it as given (set
-// IsActive yourself), with DateJoined set when zero. It is for apps' own flows, fixtures and tests; it does
-// not run the password validators.
+// IsActive yourself), with DateJoined set when zero, plus its email as
+// the user's primary address, unverified (MarkEmailVerified verifies it,
+// so the user can log in under mandatory verification). It is for apps'
+// own flows, fixtures and tests; it does not run the password validators.
 func (p *Plugin[U]) CreateUser(ctx context.Context, u *U, password string) error {
 	if err := p.SetPassword(u, password); err != nil {
 		return err
 	}
-	b := core.Base(u)
-	if b.DateJoined.IsZero() {
-		b.DateJoined = p.svc.Now()
+	return p.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		tctx := dbx.WithTx(ctx, tx)
+		if err := p.api.Users.Create(tctx, u); err != nil {
+			return fmt.Errorf("restauth: create user: %w", err)
+		}
+		b := users.Base(u)
+		if b.Email == "" {
+			return nil
+		}
+		if _, err := p.api.Signup.Confirmations.AddAddress(tctx, b.ID, b.Email, true, false); err != nil {
+			return fmt.Errorf("restauth: create user: %w", err)
+		}
+		return nil
+	})
+}
+
+// MarkEmailVerified marks u's email address verified and primary (adding
+// the address when it has none), as a confirmation link would.
+func (p *Plugin[U]) MarkEmailVerified(ctx context.Context, u *U) error {
+	b := users.Base(u)
+	if b.Email == "" {
+		return errors.New("restauth: MarkEmailVerified: user has no email")
 	}
-	if err := p.db.WithContext(ctx).Create(u).Error; err != nil {
-		return fmt.Errorf("restauth: create user: %w", err)
-	}
-	return nil
+	return p.api.Signup.Confirmations.MarkVerified(ctx, b.ID, b.Email)
 }
 
 // PasswordResetToken returns the uid and token of a password-reset link
 // for u, as sent by password/reset/.
-func (p *Plugin[U]) PasswordResetToken(u *U) (uid, token string) { return p.svc.ResetToken(u) }
+func (p *Plugin[U]) PasswordResetToken(u *U) (uid, token string) { return p.api.Passwords.Token(u) }
 
-// Wait blocks until every email restauth has started sending has been
-// handed to the Mailer. Call it before shutting down (and in tests).
-func (p *Plugin[U]) Wait() { p.svc.Wait() }
+// Shutdown waits until every email restauth has started sending has been
+// handed to the Mailer, or ctx ends. Call it before the process exits
+// (after the HTTP server's own Shutdown), and in tests.
+func (p *Plugin[U]) Shutdown(ctx context.Context) error { return p.mail.Shutdown(ctx) }
+
+// PruneExpired deletes rows that can no longer authenticate anyone:
+// expired refresh-token records and their blacklist rows (JWT mode),
+// expired token keys of a store that is a TokenPruner (the default one
+// is) and expired email confirmations. Run it from a scheduler (daily is
+// plenty); it returns how many rows it deleted.
+func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
+	var total int64
+	if s := p.api.Sessions; s != nil {
+		n, err := s.Prune(ctx)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	n, err := p.api.Keys.Prune(ctx)
+	total += n
+	if err != nil {
+		return total, err
+	}
+	n, err = p.api.Signup.Confirmations.Prune(ctx)
+	return total + n, err
+}
+
+// RevokeSessions ends every login of u: its token keys and, in JWT mode,
+// its refresh-token families (access tokens die with their family when
+// Config.JWT.CheckRevoked is on, else within their lifetime). Use it when
+// an app deactivates or deletes an account.
+func (p *Plugin[U]) RevokeSessions(ctx context.Context, u *U) error {
+	id := users.Base(u).ID
+	if s := p.api.Sessions; s != nil {
+		if err := s.RevokeUser(ctx, id, ""); err != nil {
+			return err
+		}
+	}
+	return p.api.Keys.RevokeUser(ctx, id, "")
+}

@@ -13,6 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/handlers"
+	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/models"
 )
@@ -122,7 +124,7 @@ func TestLogoutRevokesOnlyThatToken(t *testing.T) {
 		expectDetail(t, r, 405, `Method "GET" not allowed.`)
 		expect(t, e.do("GET", "/rest-auth/user/", nil, tokenHeader(laptop)...), 200)
 
-		g := newEnv(t, db, func(c *restauth.Config) { c.LogoutOnGet = true })
+		g := newEnv(t, db, func(c *restauth.Config) { c.Logout.OnGet = true })
 		expectDetail(t, g.do("GET", "/rest-auth/logout/", nil, tokenHeader(laptop)...), 200, "Successfully logged out.")
 		expect(t, g.do("GET", "/rest-auth/user/", nil, tokenHeader(laptop)...), 401)
 	})
@@ -130,7 +132,7 @@ func TestLogoutRevokesOnlyThatToken(t *testing.T) {
 
 func TestRequestAuthentication(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := newEnv(t, db, func(c *restauth.Config) { c.TokenTTL = time.Hour })
+		e := newEnv(t, db, func(c *restauth.Config) { c.Token.TTL = time.Hour })
 		u := e.user("alice", "alice@example.com")
 		key := e.login("alice", goodPass)
 		cases := []struct {
@@ -269,7 +271,7 @@ func TestPasswordChange(t *testing.T) {
 				name = "logout on change"
 			}
 			t.Run(name, func(t *testing.T) {
-				e := newEnv(t, db, func(c *restauth.Config) { c.LogoutOnPasswordChange = logoutOnChange })
+				e := newEnv(t, db, func(c *restauth.Config) { c.PasswordChange.LogoutOnPasswordChange = logoutOnChange })
 				u := e.user("u"+strings.ReplaceAll(name, " ", ""), "")
 				cur, other := e.login(u.Username, goodPass), e.login(u.Username, goodPass)
 				expectField(t, e.do("POST", "/rest-auth/password/change/", map[string]any{"new_password1": newPass, "new_password2": newPass + "x"}, tokenHeader(cur)...),
@@ -298,7 +300,7 @@ func TestPasswordChange(t *testing.T) {
 			})
 		}
 		t.Run("old password required", func(t *testing.T) {
-			e := newEnv(t, db, func(c *restauth.Config) { c.OldPasswordFieldEnabled = true })
+			e := newEnv(t, db, func(c *restauth.Config) { c.PasswordChange.OldPasswordFieldEnabled = true })
 			e.user("olduser", "")
 			key := e.login("olduser", goodPass)
 			expectField(t, e.do("POST", "/rest-auth/password/change/", map[string]any{"new_password1": newPass, "new_password2": newPass}, tokenHeader(key)...),
@@ -314,7 +316,7 @@ func TestPasswordChange(t *testing.T) {
 // resetLink waits for the one reset email and returns its uid and token.
 func (e *env) resetLink(to string) (uid, token string) {
 	e.t.Helper()
-	e.auth.Wait()
+	e.auth.Shutdown(context.Background())
 	m, ok := e.out.Last()
 	if !ok || e.out.Len() != 1 {
 		e.t.Fatalf("want 1 email, have %d", e.out.Len())
@@ -385,7 +387,7 @@ func TestPasswordReset(t *testing.T) {
 
 		// Unknown and inactive addresses: same answer, nothing sent.
 		reset("nobody@example.com")
-		e.auth.Wait()
+		e.auth.Shutdown(context.Background())
 		if e.out.Len() != 0 {
 			t.Fatal("an email went to an unknown address")
 		}
@@ -399,7 +401,7 @@ func ptr[T any](v T) *T { return &v }
 // customerSerializer is the seed's UserProfile FAQ case: user/ reads and
 // writes company_name besides the default fields.
 type customerSerializer struct {
-	restauth.DefaultUserSerializer[Customer]
+	handlers.DefaultUserSerializer[Customer]
 }
 
 type customerDetails struct {
@@ -416,11 +418,11 @@ func (s customerSerializer) Represent(u *Customer) any {
 	return customerDetails{d.PK, d.Username, d.Email, d.FirstName, d.LastName, u.CompanyName}
 }
 
-func (s customerSerializer) Update(ctx context.Context, u *Customer, in *restauth.Input, partial bool) error {
+func (s customerSerializer) Update(ctx context.Context, u *Customer, in *handlers.Input, partial bool) error {
 	var extra struct {
 		CompanyName *string `json:"company_name" binding:"max=100"`
 	}
-	err := restauth.JoinFieldErrors(s.DefaultUserSerializer.Update(ctx, u, in, partial), in.Bind(&extra, partial))
+	err := handlers.JoinFieldErrors(s.DefaultUserSerializer.Update(ctx, u, in, partial), in.Bind(&extra, partial))
 	if err != nil {
 		return err
 	}
@@ -467,34 +469,34 @@ func TestConfigValidation(t *testing.T) {
 		mutate func(*restauth.Config)
 		want   string
 	}{
-		{"no secret", func(c *restauth.Config) { c.SecretKey = "" }, "SecretKey"},
+		{"no secret", func(c *restauth.Config) { c.SecretKey = "" }, "Config.SecretKey"},
 		{"short secret", func(c *restauth.Config) { c.SecretKey = "short" }, "SecretKey"},
-		{"no auth scheme", func(c *restauth.Config) { c.DisableTokenAuth = true }, "DisableTokenAuth"},
-		{"jwt style", func(c *restauth.Config) { c.UseJWT = true; c.JWTResponseStyle = "v2" }, "JWTResponseStyle"},
-		{"samesite none insecure", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthSameSite = http.SameSiteNoneMode }, "JWTAuthSameSite"},
+		{"no auth scheme", func(c *restauth.Config) { c.Token.Disabled = true }, "Config.Token.Disabled"},
+		{"jwt style", func(c *restauth.Config) { c.JWT.Enabled = true; c.JWT.ResponseStyle = "v2" }, "Config.JWT.ResponseStyle"},
+		{"samesite none insecure", func(c *restauth.Config) { c.JWT.Enabled = true; c.JWT.SameSite = http.SameSiteNoneMode }, "Config.JWT.SameSite"},
 		{"short hs key", func(c *restauth.Config) {
-			c.UseJWT = true
-			c.JWTKeys = []restauth.JWTKey{{Algorithm: "HS256", Secret: []byte("short")}}
-		}, "JWTKeys"},
+			c.JWT.Enabled = true
+			c.JWT.Keys = []restauth.JWTKey{{Algorithm: "HS256", Secret: []byte("short")}}
+		}, "Config.JWT.Keys"},
 		{"alg none key", func(c *restauth.Config) {
-			c.UseJWT = true
-			c.JWTKeys = []restauth.JWTKey{{Algorithm: "none", Secret: []byte(testSecret)}}
+			c.JWT.Enabled = true
+			c.JWT.Keys = []restauth.JWTKey{{Algorithm: "none", Secret: []byte(testSecret)}}
 		}, "unsupported algorithm"},
-		{"bad cookie name", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthCookie = "my auth" }, "JWTAuthCookie"},
+		{"bad cookie name", func(c *restauth.Config) { c.JWT.Enabled = true; c.JWT.Cookie = "my auth" }, "Config.JWT.Cookie"},
 		{"cookie names clash", func(c *restauth.Config) {
-			c.UseJWT = true
-			c.JWTAuthCookie, c.JWTAuthRefreshCookie = "jwt", "jwt"
+			c.JWT.Enabled = true
+			c.JWT.Cookie, c.JWT.RefreshCookie = "jwt", "jwt"
 		}, "same cookie"},
-		{"cookie named like CSRF", func(c *restauth.Config) { c.UseJWT = true; c.JWTAuthRefreshCookie = "csrftoken" }, "same cookie"},
+		{"cookie named like CSRF", func(c *restauth.Config) { c.JWT.Enabled = true; c.JWT.RefreshCookie = "csrftoken" }, "same cookie"},
 		{"duplicate kid", func(c *restauth.Config) {
-			c.UseJWT = true
+			c.JWT.Enabled = true
 			k := restauth.JWTKey{ID: "a", Algorithm: "HS256", Secret: []byte(testSecret)}
-			c.JWTKeys = []restauth.JWTKey{k, k}
+			c.JWT.Keys = []restauth.JWTKey{k, k}
 		}, "kid"},
-		{"relative site", func(c *restauth.Config) { c.SiteURL = "/app" }, "SiteURL"},
-		{"reset url without token", func(c *restauth.Config) { c.PasswordResetURL = "https://x/{uid}" }, "PasswordResetURL"},
-		{"bad login method", func(c *restauth.Config) { c.LoginMethods = []restauth.LoginMethod{"phone"} }, "LoginMethods"},
-		{"negative ttl", func(c *restauth.Config) { c.TokenTTL = -time.Second }, "negative"},
+		{"relative site", func(c *restauth.Config) { c.SiteURL = "/app" }, "Config.SiteURL"},
+		{"reset url without token", func(c *restauth.Config) { c.PasswordReset.URL = "https://x/{uid}" }, "Config.PasswordReset.URL"},
+		{"bad login method", func(c *restauth.Config) { c.LoginMethods = []restauth.LoginMethod{"phone"} }, "Config.LoginMethods"},
+		{"negative ttl", func(c *restauth.Config) { c.Token.TTL = -time.Second }, "Config.Token.TTL: must not be negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -513,15 +515,6 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := restauth.New[Customer](nil, good); err == nil {
 		t.Fatal("New with nil db succeeded")
 	}
-	p, err := restauth.New[Customer](db, good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := p.Config()
-	if c.PasswordResetTimeout != 72*time.Hour || c.MaxBodyBytes != 1<<20 || c.SiteURL != "http://localhost:8000" ||
-		c.PasswordResetURL != "http://localhost:8000/password/reset/confirm/{uid}/{token}/" || len(c.PasswordValidators) != 4 {
-		t.Fatalf("defaults not filled: %+v", c)
-	}
 }
 
 func TestHooksAndExtensions(t *testing.T) {
@@ -537,7 +530,7 @@ func TestHooksAndExtensions(t *testing.T) {
 			restauth.WithTokenResponse(func(key string, u *Customer) any {
 				return map[string]any{"key": key, "user": u.Username}
 			}),
-			restauth.WithLogin(func(ctx context.Context, in *restauth.Input) (*Customer, error) {
+			restauth.WithAuthenticator(handlers.AuthenticatorFunc[Customer](func(ctx context.Context, in *handlers.Input) (*Customer, error) {
 				var req struct {
 					Login    string `json:"login" binding:"required"`
 					Password string `json:"password" binding:"required"`
@@ -546,15 +539,15 @@ func TestHooksAndExtensions(t *testing.T) {
 					return nil, err
 				}
 				return e.auth.Authenticate(ctx, req.Login, "", req.Password)
-			}),
-			restauth.WithPasswordChangeCheck(func(_ context.Context, u *Customer, in *restauth.Input) error {
+			})),
+			restauth.WithPasswordChangeCheck(func(_ context.Context, u *Customer, in *handlers.Input) error {
 				if !in.Has("otp") {
-					return restauth.FieldError("otp", "A one-time code is required.")
+					return handlers.FieldError("otp", "A one-time code is required.")
 				}
 				return nil
 			}),
-			restauth.WithPasswordResetConfirmCheck(func(_ context.Context, u *Customer, in *restauth.Input) error {
-				return restauth.DetailError(http.StatusForbidden, "Resets are frozen.")
+			restauth.WithPasswordResetConfirmCheck(func(_ context.Context, u *Customer, in *handlers.Input) error {
+				return handlers.DetailError(http.StatusForbidden, "Resets are frozen.")
 			}),
 		)
 		e.user("dave", "dave@example.com")
@@ -594,12 +587,13 @@ func TestResetHookRuns(t *testing.T) {
 
 func TestTranslations(t *testing.T) {
 	db := testdb.SQLite(t)
-	e := newEnv(t, db, nil)
-	if err := e.auth.Config().Catalog.AddMessages("fr", map[string]string{
+	cat := locales.New()
+	if err := cat.AddMessages("fr", map[string]string{
 		"login.invalid_credentials": "Impossible de se connecter avec les informations fournies.",
 	}); err != nil {
 		t.Fatal(err)
 	}
+	e := newEnv(t, db, func(c *restauth.Config) { c.Catalog = cat })
 	body := map[string]any{"username": "ghost", "password": "whatever-123"}
 	expectField(t, e.do("POST", "/rest-auth/login/", body, "Accept-Language", "fr-CA,fr;q=0.9"),
 		"non_field_errors", "Impossible de se connecter avec les informations fournies.")

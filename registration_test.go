@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/smtpsink"
 	"github.com/restauth/restauth/internal/testdb"
@@ -27,7 +28,7 @@ var confirmLinkRe = regexp.MustCompile(regexp.QuoteMeta(siteURL) + `/rest-auth/r
 // its key.
 func (e *env) confirmKey(to string) string {
 	e.t.Helper()
-	e.auth.Wait()
+	e.auth.Shutdown(context.Background())
 	msgs := e.out.Messages()
 	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != to {
 		e.t.Fatalf("want one email to %s, have %d: %+v", to, len(msgs), msgs)
@@ -49,7 +50,7 @@ func TestRegistrationModes(t *testing.T) {
 		for _, mode := range []restauth.EmailVerification{restauth.VerificationNone, restauth.VerificationOptional, restauth.VerificationMandatory} {
 			t.Run(string(mode), func(t *testing.T) {
 				var signedUp, confirmed []string
-				e := newEnv(t, db, func(c *restauth.Config) { c.EmailVerification = mode },
+				e := newEnv(t, db, func(c *restauth.Config) { c.Registration.EmailVerification = mode },
 					restauth.OnUserSignedUp(func(_ context.Context, u *Customer) { signedUp = append(signedUp, u.Username) }),
 					restauth.OnEmailConfirmed(func(_ context.Context, u *Customer) { confirmed = append(confirmed, u.Username) }))
 				name, mail := "new_"+string(mode), string(mode)+"@example.com"
@@ -70,7 +71,7 @@ func TestRegistrationModes(t *testing.T) {
 					expect(t, e.do("GET", "/rest-auth/user/", nil, tokenHeader(r.detailKey())...), 200)
 				}
 				if mode == restauth.VerificationNone {
-					e.auth.Wait()
+					e.auth.Shutdown(context.Background())
 					if e.out.Len() != 0 {
 						t.Fatal("mode none sent an email")
 					}
@@ -181,7 +182,7 @@ func TestResendEmail(t *testing.T) {
 		resend := func(mail string) {
 			t.Helper()
 			expectDetail(t, e.do("POST", "/rest-auth/registration/resend-email/", map[string]any{"email": mail}), 200, "ok")
-			e.auth.Wait()
+			e.auth.Shutdown(context.Background())
 		}
 		expect(t, e.do("POST", "/rest-auth/registration/", signup("rita", "rita@example.com")), 201)
 		first := e.confirmKey("rita@example.com")
@@ -237,14 +238,14 @@ func TestRegistrationValidation(t *testing.T) {
 			t.Fatalf("%d users after failed registrations", n)
 		}
 		// Optional username: made from the email.
-		o := newEnv(t, db, func(c *restauth.Config) { c.UsernameRequired = restauth.Bool(false) })
+		o := newEnv(t, db, func(c *restauth.Config) { c.Registration.UsernameRequired = restauth.Bool(false) })
 		expect(t, o.do("POST", "/rest-auth/registration/", map[string]any{"email": "taken@example.org", "password1": goodPass, "password2": goodPass}), 201)
 		var u Customer
 		if err := db.Where("email = ?", "taken@example.org").Take(&u).Error; err != nil || !strings.HasPrefix(u.Username, "taken") || strings.EqualFold(u.Username, "taken") {
 			t.Fatalf("generated username %q (%v)", u.Username, err)
 		}
 		// Registration can be turned off.
-		off := newEnv(t, db, func(c *restauth.Config) { c.DisableRegistration = true })
+		off := newEnv(t, db, func(c *restauth.Config) { c.Registration.Disabled = true })
 		if r := off.raw("POST", "/rest-auth/registration/"); r.Code != 404 {
 			t.Fatalf("disabled registration answered %d", r.Code)
 		}
@@ -253,7 +254,7 @@ func TestRegistrationValidation(t *testing.T) {
 
 func TestRegistrationRace(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := newEnv(t, db, func(c *restauth.Config) { c.EmailVerification = restauth.VerificationNone })
+		e := newEnv(t, db, func(c *restauth.Config) { c.Registration.EmailVerification = restauth.VerificationNone })
 		for _, tc := range []struct {
 			name string
 			body func(i int) map[string]any
@@ -306,7 +307,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestCustomRegistration(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		e := newEnv(t, db, nil,
-			restauth.WithRegistrationFields(func(_ context.Context, u *Customer, in *restauth.Input) error {
+			restauth.WithRegistrationFields(func(_ context.Context, u *Customer, in *handlers.Input) error {
 				var extra struct {
 					CompanyName string `json:"company_name" binding:"required,max=100"`
 				}
@@ -366,7 +367,7 @@ func TestSignupSurvivesSMTPFailure(t *testing.T) {
 	})
 	out = e.out
 	expect(t, e.do("POST", "/rest-auth/registration/", signup("sam", "sam@example.com")), 201)
-	e.auth.Wait()
+	e.auth.Shutdown(context.Background())
 	if len(failed) != 1 || failed[0] != "sam@example.com" || e.count(&Customer{}) != 1 {
 		t.Fatalf("failed %v, users %d", failed, e.count(&Customer{}))
 	}

@@ -1,6 +1,7 @@
 package restauth_test
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestPasswordResetOverSMTP(t *testing.T) {
 	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Mailer = mailer; c.SiteName = "App & Co" })
 	e.user("alice", "alice@example.com")
 	expect(t, e.do("POST", "/rest-auth/password/reset/", map[string]any{"email": "alice@example.com"}), 200)
-	e.auth.Wait()
+	e.auth.Shutdown(context.Background())
 	got, err := sink.WaitFor(1, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func TestSMTPFailureStillAnswers200(t *testing.T) {
 	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Mailer = mailer })
 	e.user("alice", "alice@example.com")
 	expectDetail(t, e.do("POST", "/rest-auth/password/reset/", map[string]any{"email": "alice@example.com"}), 200, "Password reset e-mail has been sent.")
-	e.auth.Wait()
+	e.auth.Shutdown(context.Background())
 	if n := len(sink.Messages()); n != 0 {
 		t.Fatalf("%d messages accepted by a rejecting server", n)
 	}

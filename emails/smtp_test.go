@@ -1,16 +1,20 @@
 package emails_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	mail "github.com/wneessen/go-mail"
 	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/restauth/restauth/emails"
@@ -34,15 +38,40 @@ func newMailer(t *testing.T, cfg emails.SMTPConfig) *emails.SMTPMailer {
 	return m
 }
 
-// expectNothing checks that the sink got no message.
+// expectNothing checks that the sink got no message. The sink records a
+// message before it answers the final ".", so once Send has returned any
+// message it delivered is already there.
 func expectNothing(t *testing.T, sink *smtpsink.Sink) {
 	t.Helper()
-	if got, err := sink.WaitFor(1, 100*time.Millisecond); err == nil {
+	if got := sink.Messages(); len(got) != 0 {
 		t.Fatalf("sink received %d message(s), want none", len(got))
 	}
 }
 
+// sendErr returns a target for errors.Is matching go-mail's permanent
+// delivery error for reason.
+func sendErr(reason mail.SendErrReason) error { return &mail.SendError{Reason: reason} }
+
+// replyCode returns the SMTP reply code of the server refusal that err
+// reports, or 0.
+func replyCode(err error) int {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		return se.ErrorCode()
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
 func TestSMTPDelivers(t *testing.T) {
+	t.Parallel()
+	hostname, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
 	resetText := "Hello bob,\n\nOpen https://example.com/reset/MQ/abc-123/?a=1&b=2\n" +
 		".a line starting with a dot\n" + strings.Repeat("long line ", 30) + "\n\u00e9t\u00e9 \u2713\n"
 	resetHTML := `<p>Hello <b>bob</b> &amp; co,</p><p><a href="https://example.com/reset/?a=1&amp;b=2">reset</a></p>` + "\n"
@@ -125,6 +154,7 @@ func TestSMTPDelivers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			sink := smtpsink.MustStart(t, tc.sinkOpts...)
 			cfg := tc.cfg
 			cfg.Addr = sink.Addr()
@@ -162,8 +192,9 @@ func TestSMTPDelivers(t *testing.T) {
 			if r.TLS != tc.wantTLS {
 				t.Errorf("TLS = %v, want %v", r.TLS, tc.wantTLS)
 			}
-			if tc.cfg.HELO != "" && r.Helo != tc.cfg.HELO {
-				t.Errorf("HELO = %q, want %q", r.Helo, tc.cfg.HELO)
+			// An empty SMTPConfig.HELO means the machine's host name.
+			if want := cmp.Or(tc.cfg.HELO, hostname); r.Helo != want {
+				t.Errorf("HELO = %q, want %q", r.Helo, want)
 			}
 
 			hdr, err := r.Header()
@@ -201,44 +232,77 @@ func TestSMTPDelivers(t *testing.T) {
 }
 
 func TestSMTPFailures(t *testing.T) {
+	t.Parallel()
 	msg := emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "secret link\n"}
+	// Each case says what the error must show with at least one of wantIs,
+	// wantCode and wantMsg.
 	tests := []struct {
 		name     string
 		sinkOpts []smtpsink.Option
 		cfg      emails.SMTPConfig
-		wantIs   error
+		wantIs   error  // errors.Is target: go-mail's error for the failed step
+		wantCode int    // the SMTP reply code the sink refused with
+		wantMsg  string // part of the error text, where go-mail has no error value
 	}{
-		{name: "greeting rejected", sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageConnect)}, cfg: emails.SMTPConfig{TLS: emails.TLSNone}},
-		{name: "MAIL rejected", sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageMail)}, cfg: emails.SMTPConfig{TLS: emails.TLSNone}},
-		{name: "RCPT rejected", sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageRcpt)}, cfg: emails.SMTPConfig{TLS: emails.TLSNone}},
-		{name: "DATA rejected", sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageData)}, cfg: emails.SMTPConfig{TLS: emails.TLSNone}},
-		{name: "message rejected after data", sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageMessage)}, cfg: emails.SMTPConfig{TLS: emails.TLSNone}},
+		{
+			name:     "greeting rejected",
+			sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageConnect)},
+			cfg:      emails.SMTPConfig{TLS: emails.TLSNone},
+			wantCode: 554,
+		},
+		{
+			name:     "MAIL rejected",
+			sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageMail)},
+			cfg:      emails.SMTPConfig{TLS: emails.TLSNone},
+			wantIs:   sendErr(mail.ErrSMTPMailFrom), wantCode: 550,
+		},
+		{
+			name:     "RCPT rejected",
+			sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageRcpt)},
+			cfg:      emails.SMTPConfig{TLS: emails.TLSNone},
+			wantIs:   sendErr(mail.ErrSMTPRcptTo), wantCode: 550,
+		},
+		{
+			name:     "message rejected after data",
+			sinkOpts: []smtpsink.Option{smtpsink.RejectAt(smtpsink.StageMessage)},
+			cfg:      emails.SMTPConfig{TLS: emails.TLSNone},
+			wantIs:   sendErr(mail.ErrSMTPDataClose), wantCode: 554,
+		},
 		{
 			name:     "wrong password",
 			sinkOpts: []smtpsink.Option{smtpsink.WithAuth("mailer", "right")},
 			cfg:      emails.SMTPConfig{TLS: emails.TLSNone, Username: "mailer", Password: "wrong"},
+			wantCode: 535,
 		},
 		{
-			name: "credentials set but server has no AUTH",
-			cfg:  emails.SMTPConfig{TLS: emails.TLSNone, Username: "mailer", Password: "pw"},
+			name:    "credentials set but server has no AUTH",
+			cfg:     emails.SMTPConfig{TLS: emails.TLSNone, Username: "mailer", Password: "pw"},
+			wantMsg: "server does not support SMTP AUTH",
 		},
 		{
 			name:     "auth required but no credentials",
 			sinkOpts: []smtpsink.Option{smtpsink.WithAuth("mailer", "pw")},
 			cfg:      emails.SMTPConfig{TLS: emails.TLSNone},
+			wantIs:   sendErr(mail.ErrSMTPMailFrom), wantCode: 530,
 		},
 		{
-			name: "mandatory STARTTLS not offered",
-			cfg:  emails.SMTPConfig{TLS: emails.TLSMandatory},
+			name:    "mandatory STARTTLS not offered",
+			cfg:     emails.SMTPConfig{TLS: emails.TLSMandatory},
+			wantMsg: "does not support STARTTLS",
 		},
 		{
 			name:     "STARTTLS with an untrusted certificate",
 			sinkOpts: []smtpsink.Option{smtpsink.WithSTARTTLS()},
 			cfg:      emails.SMTPConfig{TLS: emails.TLSMandatory},
+			wantMsg:  "certificate signed by unknown authority",
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.wantIs == nil && tc.wantCode == 0 && tc.wantMsg == "" {
+				t.Fatal("the case checks nothing about the error")
+			}
 			sink := smtpsink.MustStart(t, tc.sinkOpts...)
 			cfg := tc.cfg
 			cfg.Addr = sink.Addr()
@@ -246,6 +310,15 @@ func TestSMTPFailures(t *testing.T) {
 			err := mailer.Send(context.Background(), msg)
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("Send error = %v, want one matching %v", err, tc.wantIs)
+			}
+			if got := replyCode(err); got != tc.wantCode {
+				t.Errorf("Send error = %v with reply code %d, want %d", err, got, tc.wantCode)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("Send error = %v, want it to mention %q", err, tc.wantMsg)
 			}
 			if strings.Contains(err.Error(), "secret link") {
 				t.Errorf("error leaks the body: %v", err)
@@ -259,6 +332,7 @@ func TestSMTPFailures(t *testing.T) {
 // sent unencrypted to a host that is not localhost: 127.0.0.2 is a loopback
 // address but not one go-mail treats as local.
 func TestSMTPRefusesCleartextAuthToRemoteHost(t *testing.T) {
+	t.Parallel()
 	sink, err := smtpsink.Start(smtpsink.WithListenAddr("127.0.0.2:0"), smtpsink.WithAuth("mailer", "pw"))
 	if err != nil {
 		t.Skipf("cannot listen on 127.0.0.2: %v", err)
@@ -273,6 +347,7 @@ func TestSMTPRefusesCleartextAuthToRemoteHost(t *testing.T) {
 }
 
 func TestSMTPConnectionRefused(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -286,6 +361,7 @@ func TestSMTPConnectionRefused(t *testing.T) {
 }
 
 func TestSMTPRejectsHeaderInjection(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		msg  emails.Message
@@ -312,7 +388,9 @@ func TestSMTPRejectsHeaderInjection(t *testing.T) {
 }
 
 func TestSMTPContext(t *testing.T) {
+	t.Parallel()
 	t.Run("cancelled before send", func(t *testing.T) {
+		t.Parallel()
 		sink := smtpsink.MustStart(t)
 		mailer := newMailer(t, emails.SMTPConfig{Addr: sink.Addr(), TLS: emails.TLSNone})
 		ctx, cancel := context.WithCancel(context.Background())
@@ -325,6 +403,7 @@ func TestSMTPContext(t *testing.T) {
 	})
 	for _, stage := range []smtpsink.Stage{smtpsink.StageConnect, smtpsink.StageMail, smtpsink.StageMessage} {
 		t.Run("deadline while server stalls at "+stage.String(), func(t *testing.T) {
+			t.Parallel()
 			sink := smtpsink.MustStart(t, smtpsink.StallAt(stage))
 			// The SMTP timeout is long, so only ctx can end the send quickly.
 			mailer := newMailer(t, emails.SMTPConfig{Addr: sink.Addr(), TLS: emails.TLSNone, Timeout: 15 * time.Second})
@@ -344,6 +423,7 @@ func TestSMTPContext(t *testing.T) {
 }
 
 func TestSMTPConcurrentSends(t *testing.T) {
+	t.Parallel()
 	sink := smtpsink.MustStart(t, smtpsink.WithAuth("u", "p"))
 	mailer := newMailer(t, emails.SMTPConfig{Addr: sink.Addr(), TLS: emails.TLSNone, Username: "u", Password: "p"})
 	const n = 8
@@ -386,6 +466,7 @@ func TestSMTPConcurrentSends(t *testing.T) {
 }
 
 func TestNewSMTPValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     emails.SMTPConfig
@@ -409,6 +490,7 @@ func TestNewSMTPValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			m, err := emails.NewSMTP(tc.cfg)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("NewSMTP error = %v, want error: %v", err, tc.wantErr)
@@ -421,6 +503,7 @@ func TestNewSMTPValidation(t *testing.T) {
 }
 
 func TestSMTPIPv6(t *testing.T) {
+	t.Parallel()
 	sink, err := smtpsink.Start(smtpsink.WithListenAddr("[::1]:0"))
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)

@@ -339,7 +339,7 @@ func TestJWTConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg := a.auth.Config(); cfg.UseJWT {
+	if cfg := a.cfg; cfg.JWT.Enabled {
 		t.Fatal("JWT mode on without REST_USE_JWT")
 	}
 	a.close()
@@ -350,12 +350,12 @@ func TestJWTConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := a.auth.Config()
+	cfg := a.cfg
 	a.close()
-	if !cfg.UseJWT || cfg.JWTAuthCookie != "" || cfg.JWTAuthRefreshCookie != "" || cfg.JWTAuthSecure || !*cfg.JWTAuthHTTPOnly ||
-		cfg.JWTAuthSameSite != http.SameSiteLaxMode || cfg.JWTAuthReturnExpiration || cfg.JWTAuthCookieUseCSRF ||
-		cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated || cfg.RotateRefreshTokens ||
-		len(cfg.JWTKeys) != 1 || cfg.JWTKeys[0].Algorithm != "HS256" || cfg.JWTKeys[0].ID != "" {
+	if !cfg.JWT.Enabled || cfg.JWT.Cookie != "" || cfg.JWT.RefreshCookie != "" || cfg.JWT.Secure || !*cfg.JWT.HTTPOnly ||
+		cfg.JWT.SameSite != http.SameSiteLaxMode || cfg.JWT.ReturnExpiration || cfg.JWT.CookieUseCSRF ||
+		cfg.JWT.EnforceCSRFOnUnauthenticated || cfg.JWT.RotateRefreshTokens ||
+		len(cfg.JWT.Keys) != 0 {
 		t.Fatalf("REST_USE_JWT=1 alone: %+v", cfg)
 	}
 
@@ -370,19 +370,19 @@ func TestJWTConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg = a.auth.Config()
+	cfg = a.cfg
 	a.close()
-	if !cfg.UseJWT || cfg.JWTAuthCookie != "acc" || cfg.JWTAuthRefreshCookie != "ref" || !cfg.JWTAuthSecure || *cfg.JWTAuthHTTPOnly ||
-		cfg.JWTAuthSameSite != http.SameSiteNoneMode || !cfg.JWTAuthReturnExpiration || !cfg.JWTAuthCookieUseCSRF ||
-		!cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated || !cfg.RotateRefreshTokens ||
-		len(cfg.JWTKeys) != 1 || cfg.JWTKeys[0].Algorithm != "EdDSA" || cfg.JWTKeys[0].ID != "k1" || cfg.JWTKeys[0].PrivateKey == nil {
+	if !cfg.JWT.Enabled || cfg.JWT.Cookie != "acc" || cfg.JWT.RefreshCookie != "ref" || !cfg.JWT.Secure || *cfg.JWT.HTTPOnly ||
+		cfg.JWT.SameSite != http.SameSiteNoneMode || !cfg.JWT.ReturnExpiration || !cfg.JWT.CookieUseCSRF ||
+		!cfg.JWT.EnforceCSRFOnUnauthenticated || !cfg.JWT.RotateRefreshTokens ||
+		len(cfg.JWT.Keys) != 1 || cfg.JWT.Keys[0].Algorithm != "EdDSA" || cfg.JWT.Keys[0].ID != "k1" || cfg.JWT.Keys[0].PrivateKey == nil {
 		t.Fatalf("every variable: %+v", cfg)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for v, want := range map[string]http.SameSite{"lax": http.SameSiteLaxMode, "Strict": http.SameSiteStrictMode} {
 		c, err := config(env(map[string]string{"REST_USE_JWT": "true", "JWT_AUTH_SAMESITE": v}), io.Discard, quiet, "127.0.0.1:8000")
-		if err != nil || c.JWTAuthSameSite != want {
-			t.Errorf("JWT_AUTH_SAMESITE=%s: %v %v", v, c.JWTAuthSameSite, err)
+		if err != nil || c.JWT.SameSite != want {
+			t.Errorf("JWT_AUTH_SAMESITE=%s: %v %v", v, c.JWT.SameSite, err)
 		}
 	}
 }

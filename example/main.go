@@ -31,6 +31,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/models"
 )
@@ -43,7 +44,7 @@ type Member struct {
 
 // memberSerializer shows and accepts nickname on user/.
 type memberSerializer struct {
-	restauth.DefaultUserSerializer[Member]
+	handlers.DefaultUserSerializer[Member]
 }
 
 type memberDetails struct {
@@ -60,11 +61,11 @@ func (s memberSerializer) Represent(u *Member) any {
 	return memberDetails{d.PK, d.Username, d.Email, d.FirstName, d.LastName, u.Nickname}
 }
 
-func (s memberSerializer) Update(ctx context.Context, u *Member, in *restauth.Input, partial bool) error {
+func (s memberSerializer) Update(ctx context.Context, u *Member, in *handlers.Input, partial bool) error {
 	var extra struct {
 		Nickname *string `json:"nickname" binding:"max=50"`
 	}
-	if err := restauth.JoinFieldErrors(s.DefaultUserSerializer.Update(ctx, u, in, partial), in.Bind(&extra, partial)); err != nil {
+	if err := handlers.JoinFieldErrors(s.DefaultUserSerializer.Update(ctx, u, in, partial), in.Bind(&extra, partial)); err != nil {
 		return err
 	}
 	if extra.Nickname != nil {
@@ -87,6 +88,7 @@ type app struct {
 	addr   string
 	db     *gorm.DB
 	auth   *restauth.Plugin[Member]
+	cfg    restauth.Config // as read from the environment (defaults not filled)
 	router *gin.Engine
 }
 
@@ -122,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	a.auth.Wait()
+	a.auth.Shutdown(context.Background())
 	return nil
 }
 
@@ -163,16 +165,16 @@ func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
 		}
 		return nil
 	}
-	cfg.UseJWT = true
+	cfg.JWT.Enabled = true
 	for _, f := range []struct {
 		name string
 		dst  *bool
 	}{
-		{"JWT_AUTH_SECURE", &cfg.JWTAuthSecure},
-		{"JWT_AUTH_RETURN_EXPIRATION", &cfg.JWTAuthReturnExpiration},
-		{"JWT_AUTH_COOKIE_USE_CSRF", &cfg.JWTAuthCookieUseCSRF},
-		{"JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED", &cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated},
-		{"ROTATE_REFRESH_TOKENS", &cfg.RotateRefreshTokens},
+		{"JWT_AUTH_SECURE", &cfg.JWT.Secure},
+		{"JWT_AUTH_RETURN_EXPIRATION", &cfg.JWT.ReturnExpiration},
+		{"JWT_AUTH_COOKIE_USE_CSRF", &cfg.JWT.CookieUseCSRF},
+		{"JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED", &cfg.JWT.EnforceCSRFOnUnauthenticated},
+		{"ROTATE_REFRESH_TOKENS", &cfg.JWT.RotateRefreshTokens},
 	} {
 		if *f.dst, err = flag(getenv, f.name, false); err != nil {
 			return err
@@ -182,17 +184,17 @@ func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
 	if err != nil {
 		return err
 	}
-	cfg.JWTAuthHTTPOnly = restauth.Bool(httpOnly)
+	cfg.JWT.HTTPOnly = restauth.Bool(httpOnly)
 	switch v := getenv("JWT_AUTH_SAMESITE"); strings.ToLower(v) {
 	case "", "lax":
-		cfg.JWTAuthSameSite = http.SameSiteLaxMode
+		cfg.JWT.SameSite = http.SameSiteLaxMode
 	case "strict":
-		cfg.JWTAuthSameSite = http.SameSiteStrictMode
+		cfg.JWT.SameSite = http.SameSiteStrictMode
 	case "none":
-		if !cfg.JWTAuthSecure {
+		if !cfg.JWT.Secure {
 			return errors.New("JWT_AUTH_SAMESITE=None needs JWT_AUTH_SECURE=true (browsers drop such cookies otherwise)")
 		}
-		cfg.JWTAuthSameSite = http.SameSiteNoneMode
+		cfg.JWT.SameSite = http.SameSiteNoneMode
 	default:
 		return fmt.Errorf("JWT_AUTH_SAMESITE=%q: want Lax, Strict or None", v)
 	}
@@ -200,8 +202,8 @@ func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
 		name string
 		dst  *string
 	}{
-		{"JWT_AUTH_COOKIE", &cfg.JWTAuthCookie},
-		{"JWT_AUTH_REFRESH_COOKIE", &cfg.JWTAuthRefreshCookie},
+		{"JWT_AUTH_COOKIE", &cfg.JWT.Cookie},
+		{"JWT_AUTH_REFRESH_COOKIE", &cfg.JWT.RefreshCookie},
 	} {
 		v := getenv(c.name)
 		if strings.IndexFunc(v, notTokenChar) >= 0 {
@@ -212,10 +214,10 @@ func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
 		}
 		*c.dst = v
 	}
-	if cfg.JWTAuthCookie != "" && cfg.JWTAuthCookie == cfg.JWTAuthRefreshCookie {
+	if cfg.JWT.Cookie != "" && cfg.JWT.Cookie == cfg.JWT.RefreshCookie {
 		return errors.New("JWT_AUTH_COOKIE and JWT_AUTH_REFRESH_COOKIE must name different cookies")
 	}
-	if (cfg.JWTAuthCookieUseCSRF || cfg.JWTAuthCookieEnforceCSRFOnUnauthenticated) && cfg.JWTAuthCookie == "" && cfg.JWTAuthRefreshCookie == "" {
+	if (cfg.JWT.CookieUseCSRF || cfg.JWT.EnforceCSRFOnUnauthenticated) && cfg.JWT.Cookie == "" && cfg.JWT.RefreshCookie == "" {
 		return errors.New("JWT_AUTH_COOKIE_USE_CSRF and JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED need JWT_AUTH_COOKIE or JWT_AUTH_REFRESH_COOKIE")
 	}
 	file, kid := getenv("JWT_PRIVATE_KEY_FILE"), getenv("JWT_KEY_ID")
@@ -236,7 +238,7 @@ func jwtConfig(getenv func(string) string, cfg *restauth.Config) error {
 	if k.PrivateKey == nil {
 		return fmt.Errorf("JWT_PRIVATE_KEY_FILE %s holds a public key; signing needs the private key", file)
 	}
-	cfg.JWTKeys = []restauth.JWTKey{k}
+	cfg.JWT.Keys = []restauth.JWTKey{k}
 	return nil
 }
 
@@ -277,16 +279,16 @@ func config(getenv func(string) string, stdout io.Writer, log *slog.Logger, addr
 		name string
 		dst  *bool
 	}{
-		{"OLD_PASSWORD_FIELD_ENABLED", &cfg.OldPasswordFieldEnabled},
-		{"LOGOUT_ON_PASSWORD_CHANGE", &cfg.LogoutOnPasswordChange},
-		{"ACCOUNT_LOGOUT_ON_GET", &cfg.LogoutOnGet},
+		{"OLD_PASSWORD_FIELD_ENABLED", &cfg.PasswordChange.OldPasswordFieldEnabled},
+		{"LOGOUT_ON_PASSWORD_CHANGE", &cfg.PasswordChange.LogoutOnPasswordChange},
+		{"ACCOUNT_LOGOUT_ON_GET", &cfg.Logout.OnGet},
 	} {
 		if *f.dst, err = flag(getenv, f.name, false); err != nil {
 			return cfg, err
 		}
 	}
 	if v := getenv("ACCOUNT_EMAIL_VERIFICATION"); v != "" {
-		cfg.EmailVerification = restauth.EmailVerification(strings.ToLower(v))
+		cfg.Registration.EmailVerification = restauth.EmailVerification(strings.ToLower(v))
 	}
 	if err := jwtConfig(getenv, &cfg); err != nil {
 		return cfg, err
@@ -317,7 +319,7 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	a := &app{addr: addr, db: db}
+	a := &app{addr: addr, db: db, cfg: cfg}
 	defer func() {
 		if err != nil {
 			a.close()

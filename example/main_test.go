@@ -127,7 +127,7 @@ func TestWalkthrough(t *testing.T) {
 
 			// The console mailer prints the reset email with a SITE_URL link.
 			code, _ := call(t, "POST", srv.URL+"/rest-auth/password/reset/", `{"email":"demo@example.com"}`, "")
-			a.auth.Wait()
+			a.auth.Shutdown(context.Background())
 			if code != 200 || !regexp.MustCompile(`https://front\.example/password/reset/confirm/[A-Za-z0-9_-]+/[0-9a-z]+-[0-9a-f]{64}/`).MatchString(out.String()) {
 				t.Fatalf("reset: %d; console:\n%s", code, out.String())
 			}
@@ -222,7 +222,7 @@ func TestRegistrationFlow(t *testing.T) {
 	if code != 400 {
 		t.Fatalf("login before verification: %d %v", code, body)
 	}
-	a.auth.Wait()
+	a.auth.Shutdown(context.Background())
 	m := regexp.MustCompile(`http://127\.0\.0\.1:8000/rest-auth/registration/account-confirm-email/([0-9a-f-]+)/`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no link on the console:\n%s", out.String())

@@ -1,96 +1,71 @@
-// Package handlers holds restauth's gin handlers, one file per endpoint
-// group. Handlers bind a DTO, call the core service and render the result;
-// every error goes through one writer that produces DRF's JSON shape in the
-// request's language.
+// Package handlers holds what an app needs to use restauth's endpoints
+// piece by piece: Endpoints (each endpoint as a gin.HandlerFunc, from
+// Plugin.Handlers, to mount at paths of the app's choosing), the request
+// body type Input that serializers and authenticators read, the
+// UserSerializer of user/, the Authenticator step of the login pipeline,
+// and the errors they return. Plugin.Register mounts every endpoint at
+// its dj-rest-auth path instead.
 package handlers
 
 import (
 	"context"
-	"errors"
-	"log/slog"
-	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/bind"
-	"github.com/restauth/restauth/internal/core"
+	"github.com/restauth/restauth/internal/verr"
 	"github.com/restauth/restauth/locales"
+	"github.com/restauth/restauth/models"
 )
 
-// Settings are the switches the handlers read; the root package fills them.
-type Settings struct {
-	MaxBodyBytes            int64
-	TokenAuth               bool
-	OldPasswordFieldEnabled bool
-	LogoutOnGet             bool
-	Registration            bool
-	UsernameRequired        bool
-	EmailRequired           bool
-	Verification            core.Verification
-	JWT                     JWTSettings
+// Endpoints are restauth's endpoints, each a gin.HandlerFunc that does
+// its whole job: it authenticates the request when the endpoint needs a
+// user, checks CSRF when the JWT cookie settings ask for it, and answers
+// like dj-rest-auth. Mount the ones you want at your own paths; a nil
+// field is an endpoint this configuration turns off.
+type Endpoints struct {
+	Login                gin.HandlerFunc // POST login/
+	Logout               gin.HandlerFunc // POST (and GET with Logout.OnGet) logout/
+	User                 gin.HandlerFunc // GET, PUT, PATCH user/ (by the request's method)
+	PasswordChange       gin.HandlerFunc // POST password/change/
+	PasswordReset        gin.HandlerFunc // POST password/reset/
+	PasswordResetConfirm gin.HandlerFunc // POST password/reset/confirm/
+	Register             gin.HandlerFunc // POST registration/
+	VerifyEmail          gin.HandlerFunc // POST registration/verify-email/
+	ResendEmail          gin.HandlerFunc // POST registration/resend-email/
+	// ConfirmEmailPage is GET registration/account-confirm-email/:key/, the
+	// page the confirmation email links to; it reads the :key parameter
+	// and posts it to ../../verify-email/.
+	ConfirmEmailPage gin.HandlerFunc
+	TokenRefresh     gin.HandlerFunc // POST token/refresh/ (JWT mode)
+	TokenVerify      gin.HandlerFunc // POST token/verify/ (JWT mode)
 }
 
-// Extensions are the parts of the HTTP layer an app may replace.
-type Extensions[U any] struct {
-	// UserSerializer renders and updates user/ (USER_DETAILS_SERIALIZER).
-	UserSerializer UserSerializer[U]
-	// Login authenticates a login request (LOGIN_SERIALIZER); nil uses
-	// the username/email/password rules.
-	Login func(ctx context.Context, in *Input) (*U, error)
-	// TokenResponse builds the body of a token-mode login
-	// (TOKEN_SERIALIZER); nil gives {"key": key}.
-	TokenResponse func(key string, u *U) any
-	// PasswordChangeCheck and PasswordResetConfirmCheck add validation to
-	// those endpoints; they run after the built-in checks.
-	PasswordChangeCheck       func(ctx context.Context, u *U, in *Input) error
-	PasswordResetConfirmCheck func(ctx context.Context, u *U, in *Input) error
-	// RegisterFields binds the app's own registration fields onto the new
-	// user (REGISTER_SERIALIZER); it runs before the user is inserted, in
-	// the same request, and its field errors join the built-in ones.
-	RegisterFields func(ctx context.Context, u *U, in *Input) error
-	// RegisterPermission gates sign-up (REGISTER_PERMISSION_CLASSES): a
-	// non-nil error refuses with 403 {"detail": err.Error()}.
-	RegisterPermission func(c *gin.Context) error
-}
-
-// Handlers serves the endpoints of one Plugin.
-type Handlers[U any] struct {
-	svc     *core.Service[U]
-	cat     *locales.Catalog
-	set     Settings
-	ext     Extensions[U]
-	log     *slog.Logger
-	userKey *int
-}
-
-// New returns the handlers; userKey is the context key RequireAuth stores
-// the user under.
-func New[U any](svc *core.Service[U], cat *locales.Catalog, set Settings, ext Extensions[U], log *slog.Logger) *Handlers[U] {
-	if ext.UserSerializer == nil {
-		ext.UserSerializer = DefaultUserSerializer[U]{}
-	}
-	return &Handlers[U]{svc: svc, cat: cat, set: set, ext: ext, log: log}
-}
-
-// Input is the decoded body of one request, handed to serializers and
-// hooks so they can read their own fields with the same rules as restauth.
+// Input is the decoded body of one request, handed to serializers,
+// authenticators and checks so they read their own fields with
+// restauth's rules: keys match exactly, strings are trimmed, NUL bytes
+// and wrong types are field errors.
 type Input struct {
-	values bind.Values
+	values map[string]any
 }
 
-// NewInput wraps decoded values (for tests of serializers).
-func NewInput(v map[string]any) *Input { return &Input{values: v} }
+// NewInput wraps decoded body values (strings, json.Number, bool, nil,
+// []any, map[string]any), e.g. to unit-test an app's serializer or
+// authenticator without HTTP.
+func NewInput(values map[string]any) *Input {
+	if values == nil {
+		values = map[string]any{}
+	}
+	return &Input{values: values}
+}
 
 // Bind fills dst, a pointer to a struct with `json` and `binding` tags,
-// from the body. partial skips "required" (PATCH). The error, if any, is a
-// field error that renders as DRF's {"field": ["msg"]}.
+// from the body. partial skips "required" (PATCH). The error, if any,
+// answers 400 {"field": ["message"]}.
 func (in *Input) Bind(dst any, partial bool) error {
-	if e := bind.Struct(in.values, dst, partial); e != nil {
-		return e
-	}
-	return nil
+	return bind.Struct(in.values, dst, partial)
 }
 
 // Has reports whether the body has key.
@@ -99,147 +74,95 @@ func (in *Input) Has(key string) bool {
 	return ok
 }
 
-// FieldError returns an error rendered as 400 {field: [message]}; field
-// "non_field_errors" gives an object-level error.
+// FieldError returns an error answered as 400 {field: [message]}; field
+// "non_field_errors" gives an object-level error. message is shown as
+// given (it is looked up in the Catalog first, as a message ID).
 func FieldError(field, message string) error {
-	return apierr.Field(field, locales.Message{ID: message, Default: message})
+	return verr.Field(field, locales.Message{ID: message, Default: message})
 }
 
-// DetailError returns an error rendered as {"detail": message} with status.
+// DetailError returns an error answered as {"detail": message} with
+// status.
 func DetailError(status int, message string) error {
 	return apierr.Detail(status, locales.Message{ID: message, Default: message})
 }
 
 // JoinFieldErrors merges field errors (as returned by Input.Bind or
-// FieldError) into one; a non-field error among them is returned as is.
+// FieldError) into one answer; a non-field error among them is returned
+// as it is.
 func JoinFieldErrors(errs ...error) error {
-	var f apierr.Fields
+	var f verr.Fields
 	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		var ae *apierr.Error
-		if !errors.As(err, &ae) || !f.Merge(ae) {
+		if !f.Merge(err) {
 			return err
 		}
 	}
-	if e := f.Err(); e != nil {
-		return e
+	return f.Err()
+}
+
+// Authenticator is the first step of the login pipeline: it reads a
+// login request and returns its user. It returns (nil, nil) to pass the
+// request to the next authenticator (the password one comes last), a
+// user to accept it, or an error (FieldError, DetailError) to refuse it.
+// The user then goes through the pipeline's checks (active, verified
+// email, the app's own) before credentials are issued. Implementations
+// must spend the same time on unknown and known users where a timing
+// difference would tell which accounts exist.
+type Authenticator[U any] interface {
+	Authenticate(ctx context.Context, in *Input) (*U, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc[U any] func(ctx context.Context, in *Input) (*U, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc[U]) Authenticate(ctx context.Context, in *Input) (*U, error) {
+	return f(ctx, in)
+}
+
+// UserSerializer renders a user and applies the writable fields of user/
+// to it: the Go form of USER_DETAILS_SERIALIZER. Update must only change
+// fields the client may change; restauth never saves the password, email,
+// flags or dates through user/ whatever Update does.
+type UserSerializer[U any] interface {
+	// Represent returns the JSON value shown for u.
+	Represent(u *U) any
+	// Update validates the request's fields and writes them onto u.
+	// partial is true for PATCH (absent keys stay as they are).
+	Update(ctx context.Context, u *U, in *Input, partial bool) error
+}
+
+// DefaultUserSerializer is dj-rest-auth's UserDetailsSerializer: pk,
+// username, email, first_name, last_name; username, first_name and
+// last_name writable. Embed it in your own serializer to extend it.
+type DefaultUserSerializer[U any] struct{}
+
+func base[U any](u *U) *models.User { return any(u).(models.UserModel).UserBase() }
+
+// Details returns the default representation of u.
+func (DefaultUserSerializer[U]) Details(u *U) dto.UserDetails {
+	b := base(u)
+	return dto.UserDetails{PK: b.ID, Username: b.Username, Email: b.Email, FirstName: b.FirstName, LastName: b.LastName}
+}
+
+// Represent returns Details(u).
+func (s DefaultUserSerializer[U]) Represent(u *U) any { return s.Details(u) }
+
+// Update applies username, first_name and last_name.
+func (DefaultUserSerializer[U]) Update(_ context.Context, u *U, in *Input, partial bool) error {
+	var req dto.UserDetailsUpdate
+	if err := in.Bind(&req, partial); err != nil {
+		return err
+	}
+	b := base(u)
+	if req.Username != nil {
+		b.Username = *req.Username
+	}
+	if req.FirstName != nil {
+		b.FirstName = *req.FirstName
+	}
+	if req.LastName != nil {
+		b.LastName = *req.LastName
 	}
 	return nil
-}
-
-// read decodes the request body.
-func (h *Handlers[U]) read(c *gin.Context) (*Input, error) {
-	v, e := bind.Read(c.Request, h.set.MaxBodyBytes)
-	if e != nil {
-		return nil, e
-	}
-	return &Input{values: v}, nil
-}
-
-// bindBody reads the body into dst (see Input.Bind); on failure it has
-// already answered and reports false.
-func (h *Handlers[U]) bindBody(c *gin.Context, dst any) (*Input, bool) {
-	in, err := h.read(c)
-	if err == nil {
-		err = in.Bind(dst, false)
-	}
-	if err != nil {
-		h.fail(c, err)
-		return nil, false
-	}
-	return in, true
-}
-
-// fail writes err: client errors in DRF's shape, anything else as a
-// logged 503.
-func (h *Handlers[U]) fail(c *gin.Context, err error) {
-	var ae *apierr.Error
-	if !errors.As(err, &ae) {
-		ae = apierr.Unavailable(err)
-	}
-	if ae.Status >= 500 {
-		h.log.ErrorContext(c.Request.Context(), "restauth: request failed", "path", c.FullPath(), "err", ae)
-	}
-	for k, v := range ae.Header {
-		c.Header(k, v)
-	}
-	lang := c.GetHeader("Accept-Language")
-	c.AbortWithStatusJSON(ae.Status, ae.Body(func(m locales.Message) string { return h.cat.Text(lang, m) }))
-}
-
-// detail writes {"detail": <message>} with status.
-func (h *Handlers[U]) detail(c *gin.Context, status int, id string) {
-	c.JSON(status, gin.H{"detail": h.cat.Text(c.GetHeader("Accept-Language"), locales.M(id))})
-}
-
-var allMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-
-// route mounts handler on path with and without the trailing slash, for
-// each method in methods, and answers the other methods with 405.
-func (h *Handlers[U]) route(r gin.IRouter, path string, methods map[string][]gin.HandlerFunc) {
-	path = strings.TrimSuffix(path, "/")
-	allowed := make([]string, 0, len(methods))
-	for _, m := range allMethods {
-		if _, ok := methods[m]; ok {
-			allowed = append(allowed, m)
-		}
-	}
-	if _, ok := methods[http.MethodGet]; ok {
-		allowed = append(allowed, http.MethodHead)
-	}
-	allowed = append(allowed, http.MethodOptions)
-	allow := strings.Join(allowed, ", ")
-	for _, p := range []string{path + "/", path} {
-		for _, m := range allMethods {
-			if hs, ok := methods[m]; ok {
-				r.Handle(m, p, hs...)
-				continue
-			}
-			r.Handle(m, p, h.notAllowed(allow))
-		}
-		if hs, ok := methods[http.MethodGet]; ok {
-			r.Handle(http.MethodHead, p, hs...)
-		}
-		r.Handle(http.MethodOptions, p, func(c *gin.Context) {
-			c.Header("Allow", allow)
-			c.Status(http.StatusOK)
-		})
-	}
-}
-
-func (h *Handlers[U]) notAllowed(allow string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Header("Allow", allow)
-		h.fail(c, apierr.Detail(http.StatusMethodNotAllowed, locales.M("request.method_not_allowed", "Method", c.Request.Method)))
-	}
-}
-
-// Register mounts every endpoint on r.
-func (h *Handlers[U]) Register(r gin.IRouter) {
-	if h.set.JWT.csrfOn() {
-		r = r.Group("", h.csrfGuard)
-	}
-	auth := h.RequireAuth()
-	h.route(r, "login", map[string][]gin.HandlerFunc{http.MethodPost: {h.login}})
-	logout := map[string][]gin.HandlerFunc{http.MethodPost: {h.logout}}
-	if h.set.LogoutOnGet {
-		logout[http.MethodGet] = []gin.HandlerFunc{h.logout}
-	}
-	h.route(r, "logout", logout)
-	h.route(r, "password/reset", map[string][]gin.HandlerFunc{http.MethodPost: {h.passwordReset}})
-	h.route(r, "password/reset/confirm", map[string][]gin.HandlerFunc{http.MethodPost: {h.passwordResetConfirm}})
-	h.route(r, "password/change", map[string][]gin.HandlerFunc{http.MethodPost: {auth, h.passwordChange}})
-	h.route(r, "user", map[string][]gin.HandlerFunc{
-		http.MethodGet:   {auth, h.userGet},
-		http.MethodPut:   {auth, h.userUpdate},
-		http.MethodPatch: {auth, h.userUpdate},
-	})
-	if h.set.Registration {
-		h.registerRoutes(r)
-	}
-	if h.set.JWT.Enabled {
-		h.jwtRoutes(r)
-	}
 }

@@ -10,8 +10,8 @@ package locales
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -116,7 +116,9 @@ func (c *Catalog) Text(accept string, m Message) string {
 func (c *Catalog) Has(id string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	loc := i18n.NewLocalizer(c.bundle, "en")
-	_, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id})
-	return err == nil || !strings.Contains(err.Error(), "not found")
+	_, err := i18n.NewLocalizer(c.bundle, "en").Localize(&i18n.LocalizeConfig{MessageID: id})
+	// Any other error (a template failing without data) still means the
+	// key is there.
+	var notFound *i18n.MessageNotFoundErr
+	return !errors.As(err, &notFound)
 }

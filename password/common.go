@@ -51,14 +51,17 @@ func loadCommonPasswords(gz []byte) (map[string]struct{}, error) {
 	return set, nil
 }
 
-// CommonPassword rejects passwords found, lowercased and with surrounding
-// whitespace removed, in Django's list of 19,727 common passwords (embedded,
-// decompressed on first use), with the message "password.too_common".
-type CommonPassword struct{}
+// CommonPasswords rejects passwords found, lowercased and with surrounding
+// whitespace removed, in Django's list of 19,727 common passwords, with the
+// message MsgTooCommon, as Django's CommonPasswordValidator does. The list
+// is embedded in the package and decompressed on first use (about 1 MB of
+// memory from then on). It has no options: CommonPasswords{} is Django's
+// default.
+type CommonPasswords struct{}
 
 // Validate implements Validator. The embedded list is checked by the
 // package's tests; were it unreadable, Validate would report nothing.
-func (CommonPassword) Validate(password string, _ UserInfo) []locales.Message {
+func (CommonPasswords) Validate(password string, _ UserInfo) []locales.Message {
 	set, err := commonPasswords()
 	if err != nil {
 		return nil

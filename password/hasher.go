@@ -1,21 +1,9 @@
-// Package password hashes and checks user passwords and validates new ones.
-//
-// Hashes are stored in Django's "<algorithm>$<fields>" format so that a user
-// table can be shared with, or migrated from, a Django project: new hashes
-// are Argon2id (Django's Argon2PasswordHasher format), and Django's
-// pbkdf2_sha256, pbkdf2_sha1, argon2 (id and i), bcrypt_sha256 and bcrypt
-// strings are verified so migrated users can log in and be rehashed.
-//
-// The validators mirror Django's four default password validators and return
-// locales.Message values rather than text.
 package password
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // Errors returned (wrapped) by Verify and Hash. Callers treat any error from
@@ -35,13 +23,11 @@ var (
 // UnusablePrefix starts every unusable encoded password, as in Django.
 const UnusablePrefix = "!"
 
-// unusableSuffixLen is Django's UNUSABLE_PASSWORD_SUFFIX_LENGTH.
-const unusableSuffixLen = 40
-
 // Hasher turns passwords into stored strings and checks them.
 //
 // Implementations must be safe for concurrent use, compare in constant time,
-// and never put the password or the encoded hash into an error.
+// and never put the password or the encoded hash into an error; the package
+// documentation lists the whole contract under "Writing a Hasher".
 type Hasher interface {
 	// Hash returns the encoded form of password, with a fresh random salt.
 	Hash(password string) (string, error)
@@ -57,21 +43,14 @@ type Hasher interface {
 	NeedsRehash(encoded string) bool
 }
 
-// NamedHasher is a Hasher that owns one Django algorithm name: the text
-// before the first "$" of the strings it produces and verifies.
+// NamedHasher is a Hasher that owns one algorithm name: the text before the
+// first "$" of the strings it produces and verifies. Multi uses the name to
+// pick the hasher for a stored string.
 type NamedHasher interface {
 	Hasher
 	// Algorithm returns the algorithm name, such as "argon2" or
 	// "pbkdf2_sha256".
 	Algorithm() string
-}
-
-// DummyVerifier is implemented by hashers that can spend about the time of
-// a real Verify when there is no stored hash to check (unknown user).
-type DummyVerifier interface {
-	// DummyVerify does the work of one Verify of password and discards the
-	// result.
-	DummyVerify(password string)
 }
 
 // IsUsable reports whether encoded can ever match a password: it is false
@@ -80,38 +59,12 @@ func IsUsable(encoded string) bool {
 	return encoded != "" && !strings.HasPrefix(encoded, UnusablePrefix)
 }
 
-// MakeUnusable returns a new unusable encoded password: UnusablePrefix
-// followed by 40 random characters, as Django's set_unusable_password
-// stores. It never matches any password.
-func MakeUnusable() string {
-	suffix := rand.Text() + rand.Text()
-	return UnusablePrefix + suffix[:unusableSuffixLen]
-}
-
-// DummyVerify spends about the time h takes to verify password against a
-// stored hash, for logins of unknown users (so that response time does not
-// reveal whether a user exists). It uses h's DummyVerify method when h is a
-// DummyVerifier and otherwise hashes password once and discards the result.
-func DummyVerify(h Hasher, password string) {
-	if h == nil {
-		return
-	}
-	if d, ok := h.(DummyVerifier); ok {
-		d.DummyVerify(password)
-		return
-	}
-	_, _ = h.Hash(password)
-}
-
 // Multi hashes with a primary algorithm and verifies any of several, picked
 // by the algorithm name that starts the encoded string. It is safe for
 // concurrent use. Create it with NewMulti or Default.
 type Multi struct {
 	primary NamedHasher
 	byName  map[string]NamedHasher
-
-	dummyOnce sync.Once
-	dummy     string
 }
 
 // NewMulti returns a Multi that hashes with primary and verifies strings of
@@ -140,6 +93,13 @@ func NewMulti(primary NamedHasher, legacy ...NamedHasher) (*Multi, error) {
 // hashes with DefaultArgon2id and verifies Django's argon2, pbkdf2_sha256,
 // pbkdf2_sha1, bcrypt_sha256 and bcrypt strings. NeedsRehash is true for
 // every string that is not Argon2id with the default parameters.
+//
+// It is the Multi that
+//
+//	NewMulti(DefaultArgon2id(), PBKDF2{}, PBKDF2{SHA1: true}, BcryptSHA256{}, Bcrypt{})
+//
+// returns; call NewMulti like that, with other parameters or more hashers,
+// to change it.
 func Default() Hasher {
 	a := DefaultArgon2id()
 	return &Multi{
@@ -187,23 +147,6 @@ func (m *Multi) NeedsRehash(encoded string) bool {
 		return true
 	}
 	return m.primary.NeedsRehash(encoded)
-}
-
-// DummyVerify verifies password against a fixed hash made once by the
-// primary hasher (on first use), so that it costs what verifying a current
-// user's password costs.
-func (m *Multi) DummyVerify(password string) {
-	m.dummyOnce.Do(func() {
-		enc, err := m.primary.Hash(rand.Text())
-		if err == nil {
-			m.dummy = enc
-		}
-	})
-	if m.dummy == "" {
-		_, _ = m.primary.Hash(password)
-		return
-	}
-	_, _ = m.primary.Verify(password, m.dummy)
 }
 
 func (m *Multi) lookup(encoded string) (NamedHasher, error) {

@@ -15,7 +15,7 @@ const (
 	MsgTooSimilar = "password.too_similar"
 	// MsgTooShort is MinimumLength's key; its data "Min" is the minimum.
 	MsgTooShort = "password.too_short"
-	// MsgTooCommon is CommonPassword's key.
+	// MsgTooCommon is CommonPasswords' key.
 	MsgTooCommon = "password.too_common"
 	// MsgEntirelyNumeric is NumericPassword's key.
 	MsgEntirelyNumeric = "password.entirely_numeric"
@@ -25,7 +25,9 @@ const (
 // Django.
 const DefaultMinLength = 8
 
-// UserInfo is what similarity checks compare against.
+// UserInfo holds the attributes of the user whose new password is checked,
+// for validators that compare the password with them, such as
+// UserAttributeSimilarity.
 type UserInfo struct {
 	// Username, FirstName, LastName and Email are the user's values; empty
 	// ones are not compared.
@@ -33,14 +35,17 @@ type UserInfo struct {
 }
 
 // Validator checks a new password; it returns the problems found (nil if
-// none). Validators must be safe for concurrent use.
+// none). Validators must be safe for concurrent use and must not log or
+// keep the password; see "Writing a Validator" in the package
+// documentation.
 type Validator interface {
 	// Validate returns the messages describing what is wrong with
 	// password for user, or nil.
 	Validate(password string, user UserInfo) []locales.Message
 }
 
-// ValidatorFunc adapts a function to Validator.
+// ValidatorFunc adapts a function to Validator, for rules that need no
+// settings.
 type ValidatorFunc func(password string, user UserInfo) []locales.Message
 
 // Validate calls f.
@@ -49,13 +54,14 @@ func (f ValidatorFunc) Validate(password string, user UserInfo) []locales.Messag
 }
 
 // DefaultValidators returns Django's four default validators in Django's
-// order: UserAttributeSimilarity, MinimumLength of 8, CommonPassword and
-// NumericPassword.
+// order, with Django's settings: UserAttributeSimilarity, MinimumLength of
+// 8, CommonPasswords and NumericPassword. It returns a new slice each time,
+// which the caller may change or append to.
 func DefaultValidators() []Validator {
 	return []Validator{
 		UserAttributeSimilarity{Attributes: DefaultUserAttributes(), MaxSimilarity: DefaultMaxSimilarity},
 		MinimumLength{Min: DefaultMinLength},
-		CommonPassword{},
+		CommonPasswords{},
 		NumericPassword{},
 	}
 }
@@ -75,8 +81,8 @@ func Validate(password string, user UserInfo, validators []Validator) []locales.
 }
 
 // MinimumLength rejects passwords shorter than Min characters (Unicode code
-// points, as Django counts), with the message "password.too_short" and data
-// Min. A zero Min means DefaultMinLength.
+// points, as Django counts), with the message MsgTooShort and data Min, as
+// Django's MinimumLengthValidator does. A zero Min means DefaultMinLength.
 type MinimumLength struct {
 	// Min is the fewest characters a password may have.
 	Min int
@@ -95,7 +101,7 @@ func (v MinimumLength) Validate(password string, _ UserInfo) []locales.Message {
 }
 
 // NumericPassword rejects passwords made only of digits, with the message
-// "password.entirely_numeric". Digits are Unicode decimal digits (category
+// MsgEntirelyNumeric, as Django's NumericPasswordValidator does. Digits are Unicode decimal digits (category
 // Nd), which is Python's str.isdigit except for the few superscript and
 // circled digits Python also counts. The empty password passes.
 type NumericPassword struct{}

@@ -28,6 +28,7 @@ func msgKeys(msgs []locales.Message) []string {
 // Expectations were computed with Django's validator logic (difflib
 // quick_ratio, re.split(r"\W+"), the Django common password list).
 func TestDefaultValidators(t *testing.T) {
+	t.Parallel()
 	const short = "password.too_short:########"
 	fullUser := UserInfo{Username: "alice", FirstName: "Alice", LastName: "Smith", Email: "alice@example.com"}
 	tests := []struct {
@@ -66,6 +67,7 @@ func TestDefaultValidators(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := msgKeys(Validate(tt.password, tt.user, DefaultValidators()))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Validate(%q) = %v, want %v", tt.password, got, tt.want)
@@ -75,6 +77,7 @@ func TestDefaultValidators(t *testing.T) {
 }
 
 func TestMessagesRenderFromCatalog(t *testing.T) {
+	t.Parallel()
 	cat := locales.New()
 	tests := []struct {
 		password string
@@ -106,6 +109,7 @@ func TestMessagesRenderFromCatalog(t *testing.T) {
 }
 
 func TestMinimumLengthCountsCharacters(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		v        MinimumLength
 		password string
@@ -134,6 +138,7 @@ func TestMinimumLengthCountsCharacters(t *testing.T) {
 }
 
 func TestNumericPassword(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		password string
 		fails    bool
@@ -156,6 +161,7 @@ func TestNumericPassword(t *testing.T) {
 }
 
 func TestCommonPasswordList(t *testing.T) {
+	t.Parallel()
 	set, err := commonPasswords()
 	if err != nil {
 		t.Fatalf("embedded list: %v", err)
@@ -169,18 +175,19 @@ func TestCommonPasswordList(t *testing.T) {
 		}
 	}
 	for _, pw := range []string{"password", "Password", "qwerty", "letmein\t", "12345678"} {
-		if (CommonPassword{}).Validate(pw, UserInfo{}) == nil {
+		if (CommonPasswords{}).Validate(pw, UserInfo{}) == nil {
 			t.Errorf("%q not reported as common", pw)
 		}
 	}
 	for _, pw := range []string{"correct-horse-battery-9", "pass word"} {
-		if msgs := (CommonPassword{}).Validate(pw, UserInfo{}); msgs != nil {
+		if msgs := (CommonPasswords{}).Validate(pw, UserInfo{}); msgs != nil {
 			t.Errorf("%q reported as common", pw)
 		}
 	}
 }
 
 func TestUserAttributeSimilarityOptions(t *testing.T) {
+	t.Parallel()
 	user := UserInfo{Username: "bob", Email: "marvellous@example.com"}
 	tests := []struct {
 		name     string
@@ -207,6 +214,7 @@ func TestUserAttributeSimilarityOptions(t *testing.T) {
 }
 
 func TestUserAttributeSimilarityLongPasswordSkipped(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("ab", 2100) // 4200 bytes
 	user := UserInfo{Username: long}
 	if got := (UserAttributeSimilarity{}).Validate(long, user); got != nil {
@@ -220,6 +228,7 @@ func TestUserAttributeSimilarityLongPasswordSkipped(t *testing.T) {
 }
 
 func TestQuickRatioMatchesDifflib(t *testing.T) {
+	t.Parallel()
 	// Values from Python: difflib.SequenceMatcher(a=a, b=b).quick_ratio().
 	tests := []struct {
 		a, b string
@@ -242,6 +251,7 @@ func TestQuickRatioMatchesDifflib(t *testing.T) {
 }
 
 func TestSplitNonWordMatchesPython(t *testing.T) {
+	t.Parallel()
 	// Values from Python: re.split(r"\W+", s).
 	tests := []struct {
 		s    string
@@ -261,6 +271,7 @@ func TestSplitNonWordMatchesPython(t *testing.T) {
 }
 
 func TestValidateHelpers(t *testing.T) {
+	t.Parallel()
 	calls := 0
 	custom := ValidatorFunc(func(pw string, u UserInfo) []locales.Message {
 		calls++

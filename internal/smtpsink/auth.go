@@ -1,115 +1,70 @@
 package smtpsink
 
 import (
-	"bytes"
-	"encoding/base64"
-	"errors"
 	"slices"
-	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 )
 
-// errAuthSyntax reports a malformed or cancelled SASL exchange.
-var errAuthSyntax = errors.New("bad SASL exchange")
+// AuthMechanisms lists the mechanisms go-smtp advertises in EHLO; none
+// without WithAuth.
+func (ss *session) AuthMechanisms() []string { return ss.s.cfg.mechs }
 
-func (ss *session) auth(arg string) error {
+// Auth returns the SASL server for mech; go-smtp runs the exchange.
+func (ss *session) Auth(mech string) (sasl.Server, error) {
 	cfg := &ss.s.cfg
-	if cfg.stall[StageAuth] {
-		return ss.stall()
-	}
-	mech, initial, hasInitial := strings.Cut(arg, " ")
-	mech = strings.ToUpper(mech)
 	switch {
 	case len(cfg.mechs) == 0:
-		return ss.reply(502, "5.5.1 AUTH not available")
-	case ss.helo == "":
-		return ss.reply(503, "5.5.1 say EHLO first")
-	case ss.authUser != "":
-		return ss.reply(503, "5.5.1 already authenticated")
-	case ss.inMail:
-		return ss.reply(503, "5.5.1 AUTH not allowed during a mail transaction")
+		return nil, smtp.ErrAuthUnsupported
 	case !slices.Contains(cfg.mechs, mech):
-		return ss.reply(504, "5.5.4 unrecognized authentication mechanism")
+		return nil, smtp.ErrAuthUnknownMechanism
 	}
+	if cfg.stall[StageAuth] {
+		ss.s.stall(StageAuth, ss.conn.Conn())
+		return nil, errStalled
+	}
+	check := func(user, pass string) error {
+		if user != cfg.username || pass != cfg.password {
+			return smtp.ErrAuthFailed
+		}
+		ss.authUser, ss.authMech = user, mech
+		return nil
+	}
+	if cfg.reject[StageAuth] {
+		// Reject once the client sent its credentials, as for a wrong
+		// password.
+		check = func(string, string) error { return rejections[StageAuth] }
+	}
+	return ss.server(mech, check), nil
+}
 
-	var user, pass string
-	var err error
-	switch mech {
-	case "PLAIN":
-		user, pass, err = ss.authPlain(initial, hasInitial)
-	case "LOGIN":
-		user, pass, err = ss.authLogin(initial, hasInitial)
+// server returns the SASL server for mech, PLAIN or LOGIN, checking
+// credentials with check.
+func (ss *session) server(mech string, check func(user, pass string) error) sasl.Server {
+	if mech == sasl.Login {
+		return &loginServer{check: check}
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) })
+}
+
+// loginServer is the server side of the LOGIN mechanism, which go-sasl
+// implements only for clients: it asks "Username:" (unless the client sent
+// it as initial response), then "Password:".
+type loginServer struct {
+	check    func(user, pass string) error
+	user     []byte
+	haveUser bool
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch {
+	case !l.haveUser && response == nil:
+		return []byte("Username:"), false, nil
+	case !l.haveUser:
+		l.user, l.haveUser = response, true
+		return []byte("Password:"), false, nil
 	default:
-		return ss.reply(504, "5.5.4 unrecognized authentication mechanism")
+		return nil, true, l.check(string(l.user), string(response))
 	}
-	if errors.Is(err, errAuthSyntax) {
-		return ss.reply(501, "5.5.2 malformed authentication exchange")
-	}
-	if err != nil {
-		return err
-	}
-	if cfg.reject[StageAuth] || user != cfg.username || pass != cfg.password {
-		return ss.reply(535, "5.7.8 authentication credentials invalid")
-	}
-	ss.authUser, ss.authMech = user, mech
-	return ss.reply(235, "2.7.0 authentication successful")
-}
-
-// challenge sends a 334 challenge and returns the decoded client response.
-func (ss *session) challenge(text string) ([]byte, error) {
-	if err := ss.reply(334, base64.StdEncoding.EncodeToString([]byte(text))); err != nil {
-		return nil, err
-	}
-	line, err := ss.readLine()
-	if err != nil {
-		return nil, err
-	}
-	return decodeSASL(line)
-}
-
-func decodeSASL(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "*" {
-		return nil, errAuthSyntax
-	}
-	if s == "=" {
-		return []byte{}, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errAuthSyntax
-	}
-	return b, nil
-}
-
-func (ss *session) authPlain(initial string, hasInitial bool) (user, pass string, err error) {
-	var resp []byte
-	if hasInitial {
-		resp, err = decodeSASL(initial)
-	} else {
-		resp, err = ss.challenge("")
-	}
-	if err != nil {
-		return "", "", err
-	}
-	parts := bytes.Split(resp, []byte{0})
-	if len(parts) != 3 {
-		return "", "", errAuthSyntax
-	}
-	return string(parts[1]), string(parts[2]), nil
-}
-
-func (ss *session) authLogin(initial string, hasInitial bool) (user, pass string, err error) {
-	var u, p []byte
-	if hasInitial {
-		u, err = decodeSASL(initial)
-	} else {
-		u, err = ss.challenge("Username:")
-	}
-	if err != nil {
-		return "", "", err
-	}
-	if p, err = ss.challenge("Password:"); err != nil {
-		return "", "", err
-	}
-	return string(u), string(p), nil
 }

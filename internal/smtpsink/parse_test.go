@@ -10,6 +10,7 @@ import (
 func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
 
 func TestReceivedParsing(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		raw         string
@@ -96,6 +97,7 @@ JVBERi0=
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			r := smtpsink.Received{Data: crlf(tc.raw)}
 			text, errT := r.TextBody()
 			html, errH := r.HTMLBody()
@@ -134,6 +136,7 @@ func wrap(s string) string {
 }
 
 func TestReceivedHeaderError(t *testing.T) {
+	t.Parallel()
 	r := smtpsink.Received{Data: []byte("no header separator and no colon")}
 	if _, err := r.Header(); err == nil {
 		t.Fatal("Header of garbage succeeded")

@@ -1,23 +1,26 @@
-// Package smtpsink is a minimal SMTP server for tests. It listens on the
-// loopback interface, speaks enough ESMTP for real clients (EHLO/HELO, MAIL,
-// RCPT, DATA, RSET, NOOP, QUIT, optional AUTH PLAIN/LOGIN and STARTTLS),
-// records every accepted message and lets tests read and decode them.
+// Package smtpsink is an SMTP server for tests. It runs
+// github.com/emersion/go-smtp on a loopback address, with AUTH PLAIN and
+// LOGIN, STARTTLS or implicit TLS when asked, records every accepted message
+// and lets tests read and decode them. It can also be told to reject or stall
+// at a given stage of the conversation, see RejectAt and StallAt.
 //
 // It is not a mail server: nothing is relayed or stored on disk.
 package smtpsink
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
-	"net/textproto"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // Stage names a point of the SMTP conversation at which the sink can be told
@@ -33,9 +36,14 @@ const (
 	StageMail
 	// StageRcpt is the RCPT TO command.
 	StageRcpt
-	// StageData is the DATA command, before the message is sent.
+	// StageData is the start of the message data. go-smtp always answers
+	// the DATA command itself with 354, so a rejection at this stage reaches
+	// the client after it sent the message (as with StageMessage, but the
+	// sink never reads the message), and a stall starts before the sink
+	// reads it.
 	StageData
-	// StageMessage is the end of the message data (the final ".").
+	// StageMessage is the end of the message data (the final "."), after the
+	// sink read the whole message.
 	StageMessage
 )
 
@@ -65,6 +73,16 @@ const MaxMessageSize = 10 << 20
 // idleTimeout bounds how long the sink waits for a client command.
 const idleTimeout = 30 * time.Second
 
+// rejections are the replies RejectAt makes the sink send at each stage.
+var rejections = map[Stage]*smtp.SMTPError{
+	StageConnect: {Code: 554, EnhancedCode: smtp.EnhancedCode{5, 3, 2}, Message: "smtpsink: service unavailable"},
+	StageAuth:    {Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "smtpsink: authentication credentials invalid"},
+	StageMail:    {Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "smtpsink: sender rejected"},
+	StageRcpt:    {Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "smtpsink: recipient rejected"},
+	StageData:    {Code: 554, EnhancedCode: smtp.EnhancedCode{5, 3, 0}, Message: "smtpsink: transaction failed"},
+	StageMessage: {Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "smtpsink: message rejected"},
+}
+
 // Option configures a Sink.
 type Option func(*config)
 
@@ -77,6 +95,9 @@ type config struct {
 	implicit   bool
 	reject     map[Stage]bool
 	stall      map[Stage]bool
+	// stalled, when set (by tests), is told each stage at which a stall
+	// starts; a full channel drops the news.
+	stalled chan<- Stage
 }
 
 // WithListenAddr makes the sink listen on addr instead of "127.0.0.1:0". It
@@ -146,17 +167,19 @@ type Received struct {
 type Sink struct {
 	cfg       config
 	ln        net.Listener
-	serverTLS *tls.Config
+	srv       *smtp.Server
 	clientTLS *tls.Config
+	served    chan struct{} // closed when srv.Serve returns
 
 	mu      sync.Mutex
 	msgs    []Received
 	changed chan struct{}
-	conns   map[net.Conn]struct{}
-	closed  bool
+	// conns holds every connection accepted so far; Close closes them all,
+	// which ends stalls and go-smtp's handlers.
+	conns  map[net.Conn]struct{}
+	closed bool
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	wg sync.WaitGroup // goroutines handling StageConnect hooks
 }
 
 // Start starts a sink configured by opts and returns it once it listens.
@@ -173,30 +196,45 @@ func Start(opts ...Option) (*Sink, error) {
 	}
 	s := &Sink{
 		cfg:     cfg,
+		served:  make(chan struct{}),
 		changed: make(chan struct{}),
 		conns:   map[net.Conn]struct{}{},
-		done:    make(chan struct{}),
 	}
 	host, _, err := net.SplitHostPort(cfg.listenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("smtpsink: listen address %q: %w", cfg.listenAddr, err)
 	}
+	var serverTLS *tls.Config
 	if cfg.startTLS || cfg.implicit {
-		s.serverTLS, s.clientTLS, err = selfSigned(host)
+		serverTLS, s.clientTLS, err = selfSigned(host)
 		if err != nil {
 			return nil, err
 		}
 	}
+
+	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
+	s.srv.Domain = "smtpsink"
+	s.srv.MaxMessageBytes = MaxMessageSize
+	s.srv.AllowInsecureAuth = true
+	s.srv.ReadTimeout = idleTimeout
+	s.srv.WriteTimeout = idleTimeout
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	if cfg.startTLS {
+		s.srv.TLSConfig = serverTLS
+	}
+
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("smtpsink: listen: %w", err)
 	}
 	if cfg.implicit {
-		ln = tls.NewListener(ln, s.serverTLS)
+		ln = tls.NewListener(ln, serverTLS)
 	}
 	s.ln = ln
-	s.wg.Add(1)
-	go s.serve()
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(hookListener{ln, s})
+	}()
 	return s, nil
 }
 
@@ -255,8 +293,8 @@ func (s *Sink) WaitFor(n int, timeout time.Duration) ([]Received, error) {
 	}
 }
 
-// Close stops the sink, drops open connections and waits for its goroutines.
-// Received messages stay readable.
+// Close stops the sink, drops open connections (ending stalls) and waits for
+// its goroutines. Received messages stay readable.
 func (s *Sink) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -264,46 +302,21 @@ func (s *Sink) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.done)
 	err := s.ln.Close()
 	for c := range s.conns {
 		_ = c.Close()
 	}
 	s.mu.Unlock()
+	// Once Serve has returned no connection handler can start, so
+	// Shutdown only waits for those already running, whose connections are
+	// closed. It also closes the listener again; that error is expected.
+	<-s.served
+	_ = s.srv.Shutdown(context.Background())
 	s.wg.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("smtpsink: close: %w", err)
 	}
 	return nil
-}
-
-func (s *Sink) serve() {
-	defer s.wg.Done()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = conn.Close()
-			return
-		}
-		s.conns[conn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.handle(conn)
-	}
 }
 
 func (s *Sink) record(m Received) {
@@ -320,278 +333,137 @@ func (r Received) clone() Received {
 	return r
 }
 
-// session is the state of one SMTP connection.
+// hookListener registers every accepted connection with the sink and
+// handles StageConnect hooks itself, since go-smtp greets before any
+// backend call.
+type hookListener struct {
+	net.Listener
+	s *Sink
+}
+
+func (l hookListener) Accept() (net.Conn, error) {
+	s := l.s
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = c.Close()
+			return nil, net.ErrClosed
+		}
+		s.conns[c] = struct{}{}
+		hook := s.cfg.stall[StageConnect] || s.cfg.reject[StageConnect]
+		if hook {
+			s.wg.Add(1)
+		}
+		s.mu.Unlock()
+		if !hook {
+			return c, nil
+		}
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			if s.cfg.stall[StageConnect] {
+				s.stall(StageConnect, c)
+				return
+			}
+			e := rejections[StageConnect]
+			_ = c.SetDeadline(time.Now().Add(idleTimeout))
+			_, _ = fmt.Fprintf(c, "%d %d.%d.%d %s\r\n", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+		}()
+	}
+}
+
+// stall reads and discards c's input until the client hangs up or the sink
+// closes c, then closes c.
+func (s *Sink) stall(stage Stage, c net.Conn) {
+	select {
+	case s.cfg.stalled <- stage:
+	default:
+	}
+	_ = c.SetDeadline(time.Time{})
+	_, _ = io.Copy(io.Discard, c)
+	_ = c.Close()
+}
+
+// errStalled ends a session method after a stall; the connection is closed
+// by then, so the client never sees it.
+var errStalled = errors.New("smtpsink: stalled")
+
+// session is the go-smtp session of one connection, renewed after STARTTLS.
 type session struct {
 	s    *Sink
-	conn net.Conn
-	tp   *textproto.Conn
+	conn *smtp.Conn
 
-	tls      bool
-	helo     string
 	authUser string
 	authMech string
 
-	from   string
-	inMail bool
-	rcpts  []string
+	from  string
+	rcpts []string
 }
 
-func (s *Sink) handle(conn net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		_ = conn.Close()
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-	}()
-	ss := &session{s: s, conn: conn, tp: textproto.NewConn(conn)}
-	if tc, ok := conn.(*tls.Conn); ok {
-		_ = conn.SetDeadline(time.Now().Add(idleTimeout))
-		if err := tc.Handshake(); err != nil {
-			return
-		}
-		ss.tls = true
-	}
-	_ = ss.run()
+func (s *Sink) newSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{s: s, conn: c}, nil
 }
 
-// errQuit ends a session normally.
-var errQuit = errors.New("quit")
-
-func (ss *session) reply(code int, lines ...string) error {
-	if len(lines) == 0 {
-		lines = []string{"OK"}
+// hook applies the stall or reject configured for stage, if any.
+func (ss *session) hook(stage Stage) error {
+	if ss.s.cfg.stall[stage] {
+		ss.s.stall(stage, ss.conn.Conn())
+		return errStalled
 	}
-	for i, l := range lines {
-		sep := "-"
-		if i == len(lines)-1 {
-			sep = " "
-		}
-		if err := ss.tp.PrintfLine("%d%s%s", code, sep, l); err != nil {
-			return err
-		}
+	if ss.s.cfg.reject[stage] {
+		return rejections[stage]
 	}
 	return nil
 }
 
-// stall discards input until the peer hangs up or the sink is closed.
-func (ss *session) stall() error {
-	_ = ss.conn.SetDeadline(time.Time{})
-	_, _ = io.Copy(io.Discard, ss.conn)
-	return errQuit
-}
-
-func (ss *session) readLine() (string, error) {
-	_ = ss.conn.SetDeadline(time.Now().Add(idleTimeout))
-	return ss.tp.ReadLine()
-}
-
-func (ss *session) run() error {
-	cfg := &ss.s.cfg
-	if cfg.stall[StageConnect] {
-		return ss.stall()
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if len(ss.s.cfg.mechs) > 0 && ss.authUser == "" {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
-	if cfg.reject[StageConnect] {
-		return ss.reply(554, "5.3.2 smtpsink: service unavailable")
-	}
-	if err := ss.reply(220, "smtpsink ESMTP ready"); err != nil {
+	if err := ss.hook(StageMail); err != nil {
 		return err
 	}
-	for {
-		line, err := ss.readLine()
-		if err != nil {
-			return err
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		arg = strings.TrimSpace(arg)
-		switch strings.ToUpper(verb) {
-		case "EHLO":
-			err = ss.ehlo(arg)
-		case "HELO":
-			ss.helo = arg
-			ss.resetTx()
-			err = ss.reply(250, "smtpsink")
-		case "STARTTLS":
-			err = ss.startTLS()
-		case "AUTH":
-			err = ss.auth(arg)
-		case "MAIL":
-			err = ss.mail(arg)
-		case "RCPT":
-			err = ss.rcpt(arg)
-		case "DATA":
-			err = ss.data()
-		case "RSET":
-			ss.resetTx()
-			err = ss.reply(250, "2.0.0 OK")
-		case "NOOP":
-			err = ss.reply(250, "2.0.0 OK")
-		case "VRFY":
-			err = ss.reply(252, "2.5.2 cannot verify")
-		case "QUIT":
-			_ = ss.reply(221, "2.0.0 bye")
-			return errQuit
-		default:
-			err = ss.reply(502, "5.5.2 command not implemented")
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (ss *session) resetTx() {
-	ss.from, ss.inMail, ss.rcpts = "", false, nil
-}
-
-func (ss *session) ehlo(arg string) error {
-	ss.helo = arg
-	ss.resetTx()
-	cfg := &ss.s.cfg
-	lines := []string{"smtpsink greets " + arg, "8BITMIME", "ENHANCEDSTATUSCODES"}
-	if cfg.startTLS && !ss.tls {
-		lines = append(lines, "STARTTLS")
-	}
-	if len(cfg.mechs) > 0 {
-		lines = append(lines, "AUTH "+strings.Join(cfg.mechs, " "))
-	}
-	lines = append(lines, fmt.Sprintf("SIZE %d", MaxMessageSize))
-	return ss.reply(250, lines...)
-}
-
-func (ss *session) startTLS() error {
-	if !ss.s.cfg.startTLS || ss.tls {
-		return ss.reply(502, "5.5.1 STARTTLS not available")
-	}
-	if err := ss.reply(220, "2.0.0 ready to start TLS"); err != nil {
-		return err
-	}
-	tc := tls.Server(ss.conn, ss.s.serverTLS)
-	_ = tc.SetDeadline(time.Now().Add(idleTimeout))
-	if err := tc.Handshake(); err != nil {
-		return err
-	}
-	ss.conn = tc
-	ss.tp = textproto.NewConn(tc)
-	ss.tls = true
-	ss.helo, ss.authUser, ss.authMech = "", "", ""
-	ss.resetTx()
+	ss.from, ss.rcpts = from, nil
 	return nil
 }
 
-func (ss *session) mail(arg string) error {
-	cfg := &ss.s.cfg
-	if cfg.stall[StageMail] {
-		return ss.stall()
-	}
-	switch {
-	case ss.helo == "":
-		return ss.reply(503, "5.5.1 say EHLO first")
-	case ss.inMail:
-		return ss.reply(503, "5.5.1 nested MAIL command")
-	case len(cfg.mechs) > 0 && ss.authUser == "":
-		return ss.reply(530, "5.7.0 authentication required")
-	case cfg.reject[StageMail]:
-		return ss.reply(550, "5.7.1 smtpsink: sender rejected")
-	}
-	addr, ok := pathArg(arg, "FROM:")
-	if !ok {
-		return ss.reply(501, "5.5.4 syntax: MAIL FROM:<address>")
-	}
-	ss.from, ss.inMail = addr, true
-	return ss.reply(250, "2.1.0 OK")
-}
-
-func (ss *session) rcpt(arg string) error {
-	cfg := &ss.s.cfg
-	if cfg.stall[StageRcpt] {
-		return ss.stall()
-	}
-	if !ss.inMail {
-		return ss.reply(503, "5.5.1 need MAIL first")
-	}
-	if cfg.reject[StageRcpt] {
-		return ss.reply(550, "5.1.1 smtpsink: recipient rejected")
-	}
-	addr, ok := pathArg(arg, "TO:")
-	if !ok || addr == "" {
-		return ss.reply(501, "5.5.4 syntax: RCPT TO:<address>")
-	}
-	ss.rcpts = append(ss.rcpts, addr)
-	return ss.reply(250, "2.1.5 OK")
-}
-
-func (ss *session) data() error {
-	cfg := &ss.s.cfg
-	if cfg.stall[StageData] {
-		return ss.stall()
-	}
-	if len(ss.rcpts) == 0 {
-		return ss.reply(503, "5.5.1 need RCPT first")
-	}
-	if cfg.reject[StageData] {
-		return ss.reply(554, "5.3.0 smtpsink: transaction failed")
-	}
-	if err := ss.reply(354, "end data with <CR><LF>.<CR><LF>"); err != nil {
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := ss.hook(StageRcpt); err != nil {
 		return err
 	}
-	var buf []byte
-	tooBig := false
-	for {
-		line, err := ss.readLine()
-		if err != nil {
-			return err
-		}
-		if line == "." {
-			break
-		}
-		if len(line) > 0 && line[0] == '.' {
-			line = line[1:]
-		}
-		if len(buf)+len(line)+2 > MaxMessageSize {
-			tooBig = true
-			continue
-		}
-		buf = append(buf, line...)
-		buf = append(buf, '\r', '\n')
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	if err := ss.hook(StageData); err != nil {
+		return err
 	}
-	if cfg.stall[StageMessage] {
-		return ss.stall()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err // smtp.ErrDataTooLarge, or the connection failed
 	}
-	if tooBig {
-		ss.resetTx()
-		return ss.reply(552, "5.3.4 message too big")
+	if err := ss.hook(StageMessage); err != nil {
+		return err
 	}
-	if cfg.reject[StageMessage] {
-		ss.resetTx()
-		return ss.reply(554, "5.6.0 smtpsink: message rejected")
-	}
+	_, isTLS := ss.conn.TLSConnectionState()
 	ss.s.record(Received{
 		From:          ss.from,
 		To:            slices.Clone(ss.rcpts),
-		Data:          buf,
-		Helo:          ss.helo,
+		Data:          data,
+		Helo:          ss.conn.Hostname(),
 		AuthUser:      ss.authUser,
 		AuthMechanism: ss.authMech,
-		TLS:           ss.tls,
+		TLS:           isTLS,
 	})
-	ss.resetTx()
-	return ss.reply(250, "2.0.0 queued")
+	return nil
 }
 
-// pathArg parses "FROM:<addr> params" or "TO:<addr> params" (prefix is
-// matched case-insensitively) and returns addr.
-func pathArg(arg, prefix string) (string, bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", false
-	}
-	rest := strings.TrimSpace(arg[len(prefix):])
-	if !strings.HasPrefix(rest, "<") {
-		return "", false
-	}
-	end := strings.IndexByte(rest, '>')
-	if end < 0 {
-		return "", false
-	}
-	return rest[1:end], true
-}
+func (ss *session) Reset() { ss.from, ss.rcpts = "", nil }
+
+func (ss *session) Logout() error { return nil }

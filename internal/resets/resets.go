@@ -1,4 +1,7 @@
-package core
+// Package resets makes and checks stateless password-reset links: the
+// uid (base64 of the user's key) and a token that dies with any change to
+// the user's password, last login or email, or when it times out.
+package resets
 
 import (
 	"crypto/hmac"
@@ -13,8 +16,8 @@ import (
 	"github.com/restauth/restauth/models"
 )
 
-// resetEpoch is where reset-token timestamps count from (Django's choice).
-var resetEpoch = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+// epoch is where token timestamps count from (Django's choice).
+var epoch = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // EncodeUID returns the URL-safe, unpadded base64 of the user's primary key.
 func EncodeUID(id uint) string {
@@ -34,24 +37,23 @@ func DecodeUID(uid string) (uint, bool) {
 	return uint(n), true
 }
 
-// ResetTokens makes and checks stateless password-reset tokens:
+// Tokens makes and checks reset tokens:
 // "<base36 seconds since 2001>-<hex HMAC-SHA256>" over the user's pk,
-// password hash, last login, email and the timestamp. Any change to those
-// (a new password above all) invalidates every token issued before it.
-type ResetTokens struct {
+// password hash, last login, email and the timestamp.
+type Tokens struct {
 	Key     []byte // derived from the app's SecretKey
 	Timeout time.Duration
 	Now     func() time.Time
 }
 
 // Make returns a token for u.
-func (r ResetTokens) Make(u *models.User) string {
-	ts := int64(r.Now().Sub(resetEpoch) / time.Second)
+func (r Tokens) Make(u *models.User) string {
+	ts := int64(r.Now().Sub(epoch) / time.Second)
 	return strconv.FormatInt(ts, 36) + "-" + r.mac(u, ts)
 }
 
 // Check reports whether token is valid for u now.
-func (r ResetTokens) Check(u *models.User, token string) bool {
+func (r Tokens) Check(u *models.User, token string) bool {
 	tsPart, macPart, ok := strings.Cut(token, "-")
 	if !ok || len(tsPart) == 0 || len(tsPart) > 13 || len(macPart) != 64 {
 		return false
@@ -63,12 +65,11 @@ func (r ResetTokens) Check(u *models.User, token string) bool {
 	if !hmac.Equal([]byte(macPart), []byte(r.mac(u, ts))) {
 		return false
 	}
-	issued := resetEpoch.Add(time.Duration(ts) * time.Second)
-	age := r.Now().Sub(issued)
+	age := r.Now().Sub(epoch.Add(time.Duration(ts) * time.Second))
 	return age >= -time.Minute && age <= r.Timeout
 }
 
-func (r ResetTokens) mac(u *models.User, ts int64) string {
+func (r Tokens) mac(u *models.User, ts int64) string {
 	login := ""
 	if u.LastLogin != nil {
 		login = strconv.FormatInt(u.LastLogin.Unix(), 10)
@@ -76,12 +77,4 @@ func (r ResetTokens) mac(u *models.User, ts int64) string {
 	h := hmac.New(sha256.New, r.Key)
 	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\x00%d", u.ID, u.Password, login, strings.ToLower(u.Email), ts)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// DeriveKey returns a purpose-specific key from the app's secret, so one
-// secret can key several independent MACs.
-func DeriveKey(secret, purpose string) []byte {
-	h := hmac.New(sha256.New, []byte(secret))
-	h.Write([]byte("restauth." + purpose))
-	return h.Sum(nil)
 }

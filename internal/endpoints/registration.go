@@ -1,4 +1,4 @@
-package handlers
+package endpoints
 
 import (
 	"html/template"
@@ -7,21 +7,16 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/restauth/restauth/dto"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/apierr"
-	"github.com/restauth/restauth/internal/core"
+	"github.com/restauth/restauth/internal/signup"
+	"github.com/restauth/restauth/internal/verr"
 	"github.com/restauth/restauth/locales"
 )
 
-func (h *Handlers[U]) registerRoutes(r gin.IRouter) {
-	h.route(r, "registration", map[string][]gin.HandlerFunc{http.MethodPost: {h.register}})
-	h.route(r, "registration/verify-email", map[string][]gin.HandlerFunc{http.MethodPost: {h.verifyEmail}})
-	h.route(r, "registration/resend-email", map[string][]gin.HandlerFunc{http.MethodPost: {h.resendEmail}})
-	h.route(r, "registration/account-confirm-email/:key", map[string][]gin.HandlerFunc{http.MethodGet: {h.confirmPage}})
-}
-
 // requireField adds "required"/"blank" for a field the config makes
 // mandatory but the DTO cannot declare as such.
-func requireField(f *apierr.Fields, in *Input, name, value string) {
+func requireField(f *verr.Fields, in *handlers.Input, name, value string) {
 	if f.Has(name) || value != "" {
 		return
 	}
@@ -32,9 +27,9 @@ func requireField(f *apierr.Fields, in *Input, name, value string) {
 	}
 }
 
-func (h *Handlers[U]) register(c *gin.Context) {
-	if h.ext.RegisterPermission != nil {
-		if err := h.ext.RegisterPermission(c); err != nil {
+func (h *API[U]) register(c *gin.Context) {
+	if h.RegisterPermission != nil {
+		if err := h.RegisterPermission(c); err != nil {
 			msg := err.Error()
 			if msg == "" {
 				h.fail(c, apierr.Detail(http.StatusForbidden, locales.M("registration.forbidden")))
@@ -50,72 +45,56 @@ func (h *Handlers[U]) register(c *gin.Context) {
 		return
 	}
 	var req dto.RegisterRequest
-	var f apierr.Fields
-	if e := bindErr(in.Bind(&req, false)); e != nil && !f.Merge(e) {
-		h.fail(c, e)
+	var f verr.Fields
+	if err := in.Bind(&req, false); !f.Merge(err) {
+		h.fail(c, err)
 		return
 	}
-	if h.set.UsernameRequired {
+	if h.UsernameRequired {
 		requireField(&f, in, "username", req.Username)
 	}
-	if h.set.EmailRequired {
+	if h.EmailRequired {
 		requireField(&f, in, "email", req.Email)
 	}
 	ctx := c.Request.Context()
 	u := new(U)
-	if h.ext.RegisterFields != nil {
-		if err := h.ext.RegisterFields(ctx, u, in); err != nil {
-			e := bindErr(err)
-			if e == nil || !f.Merge(e) {
-				h.fail(c, err)
-				return
-			}
+	if h.RegisterFields != nil {
+		if err := h.RegisterFields(ctx, u, in); !f.Merge(err) {
+			h.fail(c, err)
+			return
 		}
 	}
-	su := core.Signup{Username: req.Username, Email: req.Email, Password1: req.Password1, Password2: req.Password2}
-	res, err := h.svc.Register(ctx, u, su, h.set.TokenAuth, f)
+	form := signup.Form{Username: req.Username, Email: req.Email, Password1: req.Password1, Password2: req.Password2}
+	cred, err := h.Signup.Register(ctx, u, form, f)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if h.set.Verification == core.VerificationMandatory {
+	if cred == nil {
 		h.detail(c, http.StatusCreated, "registration.verification_sent")
 		return
 	}
-	h.respondCredentials(c, http.StatusCreated, u, res.Credentials)
+	h.respondCredentials(c, http.StatusCreated, u, *cred)
 }
 
-// bindErr returns err as an *apierr.Error when it is one.
-func bindErr(err error) *apierr.Error {
-	if err == nil {
-		return nil
-	}
-	if ae, ok := err.(*apierr.Error); ok {
-		return ae
-	}
-	return apierr.Unavailable(err)
-}
-
-func (h *Handlers[U]) verifyEmail(c *gin.Context) {
+func (h *API[U]) verifyEmail(c *gin.Context) {
 	var req dto.VerifyEmailRequest
-	_, ok := h.bindBody(c, &req)
-	if !ok {
+	if _, ok := h.bindBody(c, &req); !ok {
 		return
 	}
-	if _, err := h.svc.ConfirmEmail(c.Request.Context(), req.Key); err != nil {
+	if _, err := h.Signup.ConfirmEmail(c.Request.Context(), req.Key); err != nil {
 		h.fail(c, err)
 		return
 	}
 	h.detail(c, http.StatusOK, "registration.ok")
 }
 
-func (h *Handlers[U]) resendEmail(c *gin.Context) {
+func (h *API[U]) resendEmail(c *gin.Context) {
 	var req dto.ResendEmailRequest
-	_, ok := h.bindBody(c, &req)
-	if !ok {
+	if _, ok := h.bindBody(c, &req); !ok {
 		return
 	}
-	if err := h.svc.ResendConfirmation(c.Request.Context(), req.Email); err != nil {
+	if err := h.Signup.Resend(c.Request.Context(), req.Email); err != nil {
 		h.fail(c, err)
 		return
 	}
@@ -134,9 +113,9 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 // confirmPage is the GET page the default email link opens. It does not
 // confirm by itself (mail scanners prefetch links); its button POSTs the
 // key to verify-email/.
-func (h *Handlers[U]) confirmPage(c *gin.Context) {
+func (h *API[U]) confirmPage(c *gin.Context) {
 	lang := c.GetHeader("Accept-Language")
-	t := func(id string) string { return h.cat.Text(lang, locales.M(id)) }
+	t := func(id string) string { return h.Catalog.Text(lang, locales.M(id)) }
 	key := c.Param("key")
 	if len(key) > 200 {
 		key = ""

@@ -1,4 +1,4 @@
-package handlers
+package endpoints
 
 import (
 	"net/http"
@@ -6,9 +6,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/apierr"
-	"github.com/restauth/restauth/internal/core"
 	"github.com/restauth/restauth/internal/jwtauth"
+	"github.com/restauth/restauth/internal/passwords"
+	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/locales"
 )
 
@@ -82,14 +84,14 @@ func CurrentClaims(c *gin.Context) (map[string]any, bool) {
 	return cl.All, true
 }
 
-// session names the credential of the request for a password change.
-func session(c *gin.Context) core.Session {
+// current names the credential of the request for a password change.
+func current(c *gin.Context) passwords.Current {
 	if v, ok := c.Get(claimsKey); ok {
 		if cl, ok := v.(*jwtauth.Claims); ok {
-			return core.Session{Family: cl.SID}
+			return passwords.Current{Family: cl.SID}
 		}
 	}
-	return core.Session{Key: CurrentToken(c)}
+	return passwords.Current{Key: CurrentToken(c)}
 }
 
 func unauthenticated(id, scheme string) *apierr.Error {
@@ -100,9 +102,16 @@ func unauthenticated(id, scheme string) *apierr.Error {
 
 const bearerChallenge = `Bearer realm="api"`
 
+// jwtError is simplejwt's 401 with a code.
+func jwtError(id, code string) *apierr.Error {
+	e := unauthenticated(id, bearerChallenge)
+	e.Code = code
+	return e
+}
+
 // challenge is the WWW-Authenticate value of a 401 without credentials.
-func (h *Handlers[U]) challenge() string {
-	if h.set.JWT.Enabled {
+func (h *API[U]) challenge() string {
+	if h.JWT != nil {
 		return bearerChallenge
 	}
 	return "Token"
@@ -111,14 +120,14 @@ func (h *Handlers[U]) challenge() string {
 // authHeader splits the Authorization header into its scheme ("token",
 // "bearer", "" when absent, or "other") and credential, with DRF's and
 // simplejwt's errors for malformed ones.
-func (h *Handlers[U]) authHeader(c *gin.Context) (scheme, cred string, e *apierr.Error) {
+func (h *API[U]) authHeader(c *gin.Context) (scheme, cred string, e *apierr.Error) {
 	v := c.GetHeader("Authorization")
 	if v == "" {
 		return "", "", nil
 	}
 	parts := strings.Fields(v)
 	switch {
-	case len(parts) > 0 && strings.EqualFold(parts[0], "token") && h.set.TokenAuth:
+	case len(parts) > 0 && strings.EqualFold(parts[0], "token") && h.TokenAuth:
 		switch {
 		case len(parts) == 1:
 			return "", "", unauthenticated("auth.invalid_header_no_credentials", "Token")
@@ -132,11 +141,9 @@ func (h *Handlers[U]) authHeader(c *gin.Context) (scheme, cred string, e *apierr
 			}
 		}
 		return "token", key, nil
-	case len(parts) > 0 && strings.EqualFold(parts[0], "bearer") && h.set.JWT.Enabled:
+	case len(parts) > 0 && strings.EqualFold(parts[0], "bearer") && h.JWT != nil:
 		if len(parts) != 2 {
-			e := unauthenticated("jwt.bad_header", bearerChallenge)
-			e.Code = "bad_authorization_header"
-			return "", "", e
+			return "", "", jwtError("jwt.bad_header", "bad_authorization_header")
 		}
 		return "bearer", parts[1], nil
 	}
@@ -146,7 +153,7 @@ func (h *Handlers[U]) authHeader(c *gin.Context) (scheme, cred string, e *apierr
 // RequireAuth returns middleware that authenticates the request (token
 // key, Bearer JWT, or the JWT access cookie) and stores the user for
 // CurrentUser; without valid credentials it answers 401 in DRF's shape.
-func (h *Handlers[U]) RequireAuth() gin.HandlerFunc {
+func (h *API[U]) RequireAuth() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := h.authenticate(c); err != nil {
 			h.fail(c, err)
@@ -156,21 +163,34 @@ func (h *Handlers[U]) RequireAuth() gin.HandlerFunc {
 	}
 }
 
+// userByToken resolves a token key to its active user, with DRF's 401s.
+func (h *API[U]) userByToken(c *gin.Context, key string) (*U, error) {
+	ctx := c.Request.Context()
+	id, err := h.Keys.User(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.Users.ByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil || !users.Base(u).IsActive {
+		return nil, unauthenticated("auth.user_inactive", "Token")
+	}
+	return u, nil
+}
+
 // authenticate resolves the request's credentials into the context.
-func (h *Handlers[U]) authenticate(c *gin.Context) *apierr.Error {
+func (h *API[U]) authenticate(c *gin.Context) error {
 	scheme, cred, perr := h.authHeader(c)
 	if perr != nil {
 		return perr
 	}
 	switch scheme {
 	case "token":
-		u, err := h.svc.UserByToken(c.Request.Context(), cred)
+		u, err := h.userByToken(c, cred)
 		if err != nil {
-			ae := asAPIError(err)
-			if ae.Status == http.StatusUnauthorized {
-				ae.Header = map[string]string{"WWW-Authenticate": "Token"}
-			}
-			return ae
+			return err
 		}
 		c.Set(userKey, u)
 		c.Set(tokenKey, cred)
@@ -193,42 +213,41 @@ func (h *Handlers[U]) authenticate(c *gin.Context) *apierr.Error {
 
 // invalidJWT is simplejwt's answer to a bad access token.
 func invalidJWT() *apierr.Error {
-	e := unauthenticated("jwt.not_valid_any_type", bearerChallenge)
-	e.Code = "token_not_valid"
+	e := jwtError("jwt.not_valid_any_type", "token_not_valid")
 	e.Extra = map[string]any{"messages": []map[string]string{{
 		"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid or expired",
 	}}}
 	return e
 }
 
-// authenticateJWT verifies an access token. Unless JWTCheckRevoked is on,
-// a valid token costs no database query: the user loads on first use.
-func (h *Handlers[U]) authenticateJWT(c *gin.Context, raw string) *apierr.Error {
-	claims, id, ok := h.accessClaims(raw)
+// authenticateJWT verifies an access token. Unless CheckRevoked is on, a
+// valid token costs no database query: the user loads on first use.
+func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
+	claims, id, ok := h.Sessions.Access(raw)
 	if !ok {
 		return invalidJWT()
 	}
 	ctx := c.Request.Context()
 	p := &principal[U]{load: func() (*U, error) {
-		u, err := h.svc.UserByID(ctx, id)
+		u, err := h.Users.ByID(ctx, id)
 		if err != nil {
-			return nil, apierr.Unavailable(err)
+			return nil, err
 		}
-		if u == nil || !core.Base(u).IsActive {
+		if u == nil || !users.Base(u).IsActive {
 			return nil, unauthenticated("auth.user_inactive", bearerChallenge)
 		}
 		return u, nil
 	}}
-	if h.set.JWT.CheckRevoked {
-		live, err := h.svc.SessionLive(ctx, claims.SID)
+	if h.JWT.CheckRevoked {
+		live, err := h.Sessions.Live(ctx, claims.SID)
 		if err != nil {
-			return apierr.Unavailable(err)
+			return err
 		}
 		if !live {
 			return invalidJWT()
 		}
 		if _, err := p.get(); err != nil {
-			return asAPIError(err)
+			return err
 		}
 	}
 	c.Set(userKey, p)
@@ -237,23 +256,12 @@ func (h *Handlers[U]) authenticateJWT(c *gin.Context, raw string) *apierr.Error 
 	return nil
 }
 
-// asAPIError returns err as an *apierr.Error (a 503 when it is not one).
-func asAPIError(err error) *apierr.Error {
-	if ae, ok := err.(*apierr.Error); ok {
-		return ae
-	}
-	return apierr.Unavailable(err)
-}
-
-// user returns the authenticated user for handlers behind RequireAuth.
-func (h *Handlers[U]) user(c *gin.Context) (*U, error) { return currentUser[U](c) }
-
 // userAndBody returns the authenticated user and the decoded body; on
 // failure it has already answered and reports false.
-func (h *Handlers[U]) userAndBody(c *gin.Context) (*U, *Input, bool) {
-	u, err := h.user(c)
+func (h *API[U]) userAndBody(c *gin.Context) (*U, *handlers.Input, bool) {
+	u, err := currentUser[U](c)
 	if err == nil {
-		var in *Input
+		var in *handlers.Input
 		if in, err = h.read(c); err == nil {
 			return u, in, true
 		}
@@ -262,25 +270,14 @@ func (h *Handlers[U]) userAndBody(c *gin.Context) (*U, *Input, bool) {
 	return nil, nil, false
 }
 
-// accessClaims verifies raw as an access token and returns its claims
-// and user id.
-func (h *Handlers[U]) accessClaims(raw string) (*jwtauth.Claims, uint, bool) {
-	claims, err := h.svc.JWT().Parse(raw, jwtauth.Access)
-	if err != nil {
-		return nil, 0, false
-	}
-	id, ok := core.ParseUserID(claims.UserID)
-	return claims, id, ok
-}
-
 // optionalUser resolves the request's token key if it has a valid one;
 // anything else is ignored (public endpoints never 401).
-func (h *Handlers[U]) optionalUser(c *gin.Context) (*U, string) {
+func (h *API[U]) optionalUser(c *gin.Context) (*U, string) {
 	scheme, key, perr := h.authHeader(c)
 	if perr != nil || scheme != "token" {
 		return nil, ""
 	}
-	u, err := h.svc.UserByToken(c.Request.Context(), key)
+	u, err := h.userByToken(c, key)
 	if err != nil {
 		return nil, key
 	}

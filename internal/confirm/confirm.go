@@ -1,0 +1,202 @@
+// Package confirm keeps users' email addresses and their confirmation
+// keys (allauth's EmailAddress and EmailConfirmation). A key is
+// "<selector>-<verifier>": the row keeps the selector and only the
+// SHA-256 of the verifier, and is deleted when used.
+package confirm
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/secret"
+	"github.com/restauth/restauth/models"
+)
+
+// ErrNotFound is the one answer for every bad, expired or used key.
+var ErrNotFound = errors.New("restauth: confirmation not found")
+
+// ErrAddressTaken means another user holds the address (unique index).
+var ErrAddressTaken = errors.New("restauth: email address taken")
+
+// Confirmations stores addresses and confirmation keys.
+type Confirmations struct {
+	DB *gorm.DB
+	// Unique tells a unique-index violation.
+	Unique func(err error) (constraint string, ok bool)
+	// Expire is how long a key works; Cooldown the least time between two
+	// keys for one address (0: none).
+	Expire, Cooldown time.Duration
+	Now              func() time.Time
+}
+
+func (c *Confirmations) now() time.Time { return c.Now().UTC() }
+
+// AddAddress stores email as an address of userID.
+func (c *Confirmations) AddAddress(ctx context.Context, userID uint, email string, primary, verified bool) (uint, error) {
+	addr := models.EmailAddress{UserID: userID, Email: email, Primary: primary, Verified: verified}
+	if err := dbx.DB(ctx, c.DB).Create(&addr).Error; err != nil {
+		if _, ok := c.Unique(err); ok {
+			return 0, ErrAddressTaken
+		}
+		return 0, fmt.Errorf("restauth: store email address: %w", err)
+	}
+	return addr.ID, nil
+}
+
+// MarkVerified marks the address email of userID verified and primary,
+// adding it when missing.
+func (c *Confirmations) MarkVerified(ctx context.Context, userID uint, email string) error {
+	return dbx.Transaction(ctx, c.DB, func(ctx context.Context, tx *gorm.DB) error {
+		var rows []models.EmailAddress
+		if err := tx.Where("user_id = ? AND lower(email) = lower(?)", userID, email).Limit(1).Find(&rows).Error; err != nil {
+			return fmt.Errorf("restauth: find address: %w", err)
+		}
+		if len(rows) == 0 {
+			_, err := c.AddAddress(ctx, userID, email, true, true)
+			return err
+		}
+		return c.verify(tx, rows[0])
+	})
+}
+
+// verify marks addr verified and the user's only primary address.
+func (c *Confirmations) verify(tx *gorm.DB, addr models.EmailAddress) error {
+	if err := tx.Model(&models.EmailAddress{}).Where("user_id = ? AND id <> ?", addr.UserID, addr.ID).
+		Update("is_primary", false).Error; err != nil {
+		return fmt.Errorf("restauth: update addresses: %w", err)
+	}
+	if err := tx.Model(&models.EmailAddress{}).Where("id = ?", addr.ID).
+		Updates(map[string]any{"verified": true, "is_primary": true}).Error; err != nil {
+		return fmt.Errorf("restauth: verify address: %w", err)
+	}
+	return nil
+}
+
+// EmailTaken reports whether an address row holds email (any case).
+func (c *Confirmations) EmailTaken(ctx context.Context, email string) (bool, error) {
+	var n int64
+	if err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("lower(email) = lower(?)", email).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("restauth: find email: %w", err)
+	}
+	return n > 0, nil
+}
+
+// HasVerified reports whether the user has a verified address.
+func (c *Confirmations) HasVerified(ctx context.Context, userID uint) (bool, error) {
+	var n int64
+	err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("user_id = ? AND verified = ?", userID, true).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("restauth: check verified email: %w", err)
+	}
+	return n > 0, nil
+}
+
+// NewKey stores a confirmation for the address and returns its key.
+func (c *Confirmations) NewKey(ctx context.Context, addressID uint) (string, error) {
+	selector, err := secret.Hex(16)
+	if err != nil {
+		return "", err
+	}
+	verifier, err := secret.Hex(32)
+	if err != nil {
+		return "", err
+	}
+	row := models.EmailConfirmation{EmailAddressID: addressID, Selector: selector, VerifierHash: secret.Digest(verifier), CreatedAt: c.now()}
+	if err := dbx.DB(ctx, c.DB).Create(&row).Error; err != nil {
+		return "", fmt.Errorf("restauth: store confirmation: %w", err)
+	}
+	return selector + "-" + verifier, nil
+}
+
+var errUsed = errors.New("restauth: confirmation already used")
+
+// Confirm uses key: a valid, unexpired, unused key marks its address
+// verified and primary and returns the address's user. Anything else is
+// ErrNotFound.
+func (c *Confirmations) Confirm(ctx context.Context, key string) (uint, error) {
+	selector, verifier, ok := strings.Cut(key, "-")
+	if !ok || len(selector) != 32 || len(verifier) != 64 {
+		return 0, ErrNotFound
+	}
+	var rows []models.EmailConfirmation
+	if err := dbx.DB(ctx, c.DB).Where("selector = ?", selector).Limit(1).Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("restauth: find confirmation: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, ErrNotFound
+	}
+	row := rows[0]
+	if subtle.ConstantTimeCompare([]byte(secret.Digest(verifier)), []byte(row.VerifierHash)) != 1 {
+		return 0, ErrNotFound
+	}
+	if c.now().Sub(row.CreatedAt) > c.Expire {
+		return 0, ErrNotFound
+	}
+	var addr models.EmailAddress
+	err := dbx.Transaction(ctx, c.DB, func(ctx context.Context, tx *gorm.DB) error {
+		// Deleting the row first makes the key single-use even against a
+		// concurrent confirmation: only one delete finds it.
+		del := tx.Where("id = ?", row.ID).Delete(&models.EmailConfirmation{})
+		if del.Error != nil {
+			return del.Error
+		}
+		if del.RowsAffected != 1 {
+			return errUsed
+		}
+		if err := tx.Where("id = ?", row.EmailAddressID).Take(&addr).Error; err != nil {
+			return err
+		}
+		if err := c.verify(tx, addr); err != nil {
+			return err
+		}
+		return tx.Where("email_address_id = ?", addr.ID).Delete(&models.EmailConfirmation{}).Error
+	})
+	if errors.Is(err, errUsed) || errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("restauth: confirm email: %w", err)
+	}
+	return addr.UserID, nil
+}
+
+// ForResend returns the unverified address email when it may get a new
+// key now (no key sent within the cooldown); nil otherwise.
+func (c *Confirmations) ForResend(ctx context.Context, email string) (*models.EmailAddress, error) {
+	var rows []models.EmailAddress
+	if err := dbx.DB(ctx, c.DB).Where("lower(email) = lower(?)", email).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("restauth: find address: %w", err)
+	}
+	if len(rows) == 0 || rows[0].Verified {
+		return nil, nil
+	}
+	if c.Cooldown > 0 {
+		var recent int64
+		err := dbx.DB(ctx, c.DB).Model(&models.EmailConfirmation{}).
+			Where("email_address_id = ? AND created_at > ?", rows[0].ID, c.now().Add(-c.Cooldown)).
+			Count(&recent).Error
+		if err != nil {
+			return nil, fmt.Errorf("restauth: check cooldown: %w", err)
+		}
+		if recent > 0 {
+			return nil, nil
+		}
+	}
+	return &rows[0], nil
+}
+
+// Prune deletes expired confirmations and reports how many went.
+func (c *Confirmations) Prune(ctx context.Context) (int64, error) {
+	res := dbx.DB(ctx, c.DB).Where("created_at <= ?", c.now().Add(-c.Expire)).Delete(&models.EmailConfirmation{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("restauth: prune email confirmations: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}

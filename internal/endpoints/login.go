@@ -1,0 +1,60 @@
+package endpoints
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/restauth/restauth/dto"
+	"github.com/restauth/restauth/handlers"
+	"github.com/restauth/restauth/internal/login"
+)
+
+// passwordLogin is the last authenticator: dj-rest-auth's
+// LoginSerializer (username, email, password).
+func (h *API[U]) passwordLogin(ctx context.Context, in *handlers.Input) (*U, error) {
+	var req dto.LoginRequest
+	if err := in.Bind(&req, false); err != nil {
+		return nil, err
+	}
+	return h.Password.Authenticate(ctx, req.Username, req.Email, req.Password)
+}
+
+// authenticateLogin runs the authenticators in order; the first that
+// answers decides, the password one last.
+func (h *API[U]) authenticateLogin(ctx context.Context, in *handlers.Input) (*U, error) {
+	for _, a := range h.Authenticators {
+		u, err := a.Authenticate(ctx, in)
+		if err != nil || u != nil {
+			return u, err
+		}
+	}
+	return h.passwordLogin(ctx, in)
+}
+
+func (h *API[U]) login(c *gin.Context) {
+	in, err := h.read(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	u, err := h.authenticateLogin(ctx, in)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	cred, err := h.Login.Login(ctx, u)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.respondCredentials(c, http.StatusOK, u, cred)
+}
+
+// LoginBody returns the body login/ answers for u's new credentials
+// (without cookies: there is no request).
+func (h *API[U]) LoginBody(u *U, cred login.Credentials) any {
+	return h.credentialsBody(u, cred, false)
+}
