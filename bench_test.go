@@ -10,8 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/restauth/restauth"
-	"github.com/restauth/restauth/password"
 	"github.com/restauth/restauth/internal/testdb"
+	"github.com/restauth/restauth/password"
 )
 
 // plainHasher costs nothing, so a login benchmark with it measures

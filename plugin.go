@@ -262,7 +262,9 @@ func CurrentToken(c *gin.Context) string { return endpoints.CurrentToken(c) }
 // CurrentClaims returns the claims of the access token RequireAuth
 // accepted (JWT mode), without a database query; ok is false for
 // token-key requests.
-func CurrentClaims(c *gin.Context) (claims map[string]any, ok bool) { return endpoints.CurrentClaims(c) }
+func CurrentClaims(c *gin.Context) (claims map[string]any, ok bool) {
+	return endpoints.CurrentClaims(c)
+}
 
 // Authenticate checks credentials the way login/'s password
 // authenticator does, then the login checks, and returns the user or an

@@ -14,8 +14,8 @@ import (
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/handlers"
-	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/internal/testdb"
+	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
 )
 

@@ -15,8 +15,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
-	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/smtpsink"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/models"

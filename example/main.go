@@ -31,8 +31,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/restauth/restauth"
-	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/models"
 )
 

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/restauth/restauth/internal/verr"
 	"github.com/restauth/restauth/internal/bind"
+	"github.com/restauth/restauth/internal/verr"
 	"github.com/restauth/restauth/locales"
 )
 
