@@ -10,7 +10,6 @@ package locales
 import (
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -112,13 +111,3 @@ func (c *Catalog) Text(accept string, m Message) string {
 	return m.ID
 }
 
-// Has reports whether the English catalog defines key id.
-func (c *Catalog) Has(id string) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	_, err := i18n.NewLocalizer(c.bundle, "en").Localize(&i18n.LocalizeConfig{MessageID: id})
-	// Any other error (a template failing without data) still means the
-	// key is there.
-	var notFound *i18n.MessageNotFoundErr
-	return !errors.As(err, &notFound)
-}

@@ -102,7 +102,7 @@ func TestMessagesRenderFromCatalog(t *testing.T) {
 		}
 	}
 	for _, key := range []string{MsgTooSimilar, MsgTooShort, MsgTooCommon, MsgEntirelyNumeric} {
-		if !cat.Has(key) {
+		if cat.Text("", locales.M(key)) == key {
 			t.Errorf("catalog lacks %q", key)
 		}
 	}
