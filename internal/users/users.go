@@ -196,8 +196,8 @@ func (s *Users[U]) Snapshot(ctx context.Context, u *U) (Snapshot, error) {
 // encodeField is the value of f in rv as JSON: deep, so a slice or map
 // changed in place compares unequal.
 func encodeField(ctx context.Context, f *schema.Field, rv reflect.Value) (string, error) {
-	v, _ := f.ValueOf(ctx, rv)
-	b, err := json.Marshal(v)
+	// The Go value itself (ValueOf would give a serializer's wrapper).
+	b, err := json.Marshal(f.ReflectValueOf(ctx, rv).Interface())
 	if err != nil {
 		return "", fmt.Errorf("restauth: user column %s: %w", f.DBName, err)
 	}
