@@ -1,6 +1,7 @@
-// Package apierr is restauth's one error type for everything a client is
-// told: field errors, non-field errors and detail messages, rendered in the
-// shape Django REST framework uses.
+// Package apierr is the HTTP layer's error: a status, headers and a body
+// of detail or field messages, rendered in the shape Django REST framework
+// uses. The services return plain errors and verr field errors; the HTTP
+// layer turns them into an Error.
 package apierr
 
 import (
@@ -67,43 +68,6 @@ func Field(name string, msgs ...locales.Message) *Error {
 	return &Error{Status: http.StatusBadRequest, Fields: map[string][]locales.Message{name: msgs}}
 }
 
-// Fields collects field errors; its zero value is ready to use.
-type Fields map[string][]locales.Message
-
-// Add records m for field name.
-func (f *Fields) Add(name string, m ...locales.Message) {
-	if *f == nil {
-		*f = make(Fields)
-	}
-	(*f)[name] = append((*f)[name], m...)
-}
-
-// Has reports whether name has an error.
-func (f Fields) Has(name string) bool { return len(f[name]) > 0 }
-
-// Err returns a 400 Error holding the fields, or nil when there are none.
-func (f Fields) Err() *Error {
-	if len(f) == 0 {
-		return nil
-	}
-	return &Error{Status: http.StatusBadRequest, Fields: map[string][]locales.Message(f)}
-}
-
-// Merge adds the field errors of e into f; it reports false when e is not a
-// field error (a detail error must be returned as it is).
-func (f *Fields) Merge(e *Error) bool {
-	if e == nil {
-		return true
-	}
-	if e.Detail != nil || e.Status != http.StatusBadRequest {
-		return false
-	}
-	for k, v := range e.Fields {
-		f.Add(k, v...)
-	}
-	return true
-}
-
 // Body renders e into the JSON body, translating messages with text.
 func (e *Error) Body(text func(locales.Message) string) map[string]any {
 	if e.Detail != nil || len(e.Fields) == 0 {
@@ -129,12 +93,6 @@ func (e *Error) Body(text func(locales.Message) string) map[string]any {
 	}
 	return out
 }
-
-// Common errors.
-var (
-	// ErrNotFound is 404 {"detail":"Not found."}.
-	ErrNotFound = Detail(http.StatusNotFound, locales.M("request.not_found"))
-)
 
 // Unavailable wraps an unexpected server-side failure (database down, ...)
 // into a 503 whose cause is logged, never shown.
