@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -69,10 +68,10 @@ func jwtServer(t *testing.T, vars map[string]string) (*app, *httptest.Server) {
 	if vars["DATABASE_URL"] == "" {
 		vars["DATABASE_URL"] = "sqlite://" + filepath.Join(t.TempDir(), "jwt.db")
 	}
-	if err := run(context.Background(), []string{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"}, env(vars), io.Discard); err != nil {
+	if err := run(context.Background(), []string{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"}, getenv(vars), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(env(vars), io.Discard)
+	a, err := newApp(getenv(vars), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +87,10 @@ const demoLogin = `{"username":"demo","password":"Sunny-Meadow-42"}`
 // the app's route with a Bearer token, verify, refresh, logout with the
 // refresh token.
 func TestJWTWalkthrough(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
+			t.Parallel()
 			vars := map[string]string{"REST_USE_JWT": "true"}
 			if db == "postgres" {
 				vars["DATABASE_URL"] = testdb.PostgresURL(t)
@@ -168,6 +169,7 @@ func TestJWTWalkthrough(t *testing.T) {
 // presenting the old one again revokes the new one too;
 // JWT_AUTH_RETURN_EXPIRATION adds the expirations to the login body.
 func TestJWTRotation(t *testing.T) {
+	t.Parallel()
 	_, srv := jwtServer(t, map[string]string{"REST_USE_JWT": "1", "ROTATE_REFRESH_TOKENS": "yes", "JWT_AUTH_RETURN_EXPIRATION": "true"})
 	base := srv.URL + "/rest-auth/"
 	res, body := send(t, nil, "POST", base+"login/", demoLogin, nil)
@@ -205,6 +207,7 @@ func cookieNamed(t *testing.T, res *http.Response, name string) *http.Cookie {
 // tokens (HttpOnly by default, so the body's refresh is blank), and
 // JWT_AUTH_COOKIE_USE_CSRF guards cookie-authenticated writes.
 func TestJWTCookies(t *testing.T) {
+	t.Parallel()
 	_, srv := jwtServer(t, map[string]string{
 		"REST_USE_JWT": "true", "JWT_AUTH_COOKIE": "my-app-auth", "JWT_AUTH_REFRESH_COOKIE": "my-refresh",
 		"JWT_AUTH_SAMESITE": "strict", "JWT_AUTH_COOKIE_USE_CSRF": "true",
@@ -265,6 +268,7 @@ func TestJWTCookies(t *testing.T) {
 // even a login needs the CSRF token, which any restauth answer hands out.
 // JWT_AUTH_HTTPONLY=false keeps the refresh token in the body.
 func TestJWTEnforceCSRF(t *testing.T) {
+	t.Parallel()
 	_, srv := jwtServer(t, map[string]string{
 		"REST_USE_JWT": "true", "JWT_AUTH_COOKIE": "auth", "JWT_AUTH_REFRESH_COOKIE": "refresh",
 		"JWT_AUTH_HTTPONLY": "false", "JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED": "true",
@@ -286,6 +290,7 @@ func TestJWTEnforceCSRF(t *testing.T) {
 // TestJWTPrivateKey: JWT_PRIVATE_KEY_FILE and JWT_KEY_ID sign with an
 // Ed25519 key named in the kid header.
 func TestJWTPrivateKey(t *testing.T) {
+	t.Parallel()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -325,71 +330,10 @@ func TestJWTPrivateKey(t *testing.T) {
 	}
 }
 
-// TestJWTConfig checks that every JWT variable reaches the Config.
-func TestJWTConfig(t *testing.T) {
-	dir := t.TempDir()
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(priv)
-	keyFile := filepath.Join(dir, "k.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	a, err := newApp(env(map[string]string{"DATABASE_URL": "sqlite://" + filepath.Join(dir, "off.db"), "SECRET_KEY": strings.Repeat("c", 40)}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg := a.cfg; cfg.JWT.Enabled {
-		t.Fatal("JWT mode on without REST_USE_JWT")
-	}
-	a.close()
-
-	a, err = newApp(env(map[string]string{
-		"DATABASE_URL": "sqlite://" + filepath.Join(dir, "defaults.db"), "SECRET_KEY": strings.Repeat("c", 40), "REST_USE_JWT": "1",
-	}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := a.cfg
-	a.close()
-	if !cfg.JWT.Enabled || cfg.JWT.Cookie != "" || cfg.JWT.RefreshCookie != "" || cfg.JWT.Secure || !*cfg.JWT.HTTPOnly ||
-		cfg.JWT.SameSite != http.SameSiteLaxMode || cfg.JWT.ReturnExpiration || cfg.JWT.CookieUseCSRF ||
-		cfg.JWT.EnforceCSRFOnUnauthenticated || cfg.JWT.RotateRefreshTokens ||
-		len(cfg.JWT.Keys) != 0 {
-		t.Fatalf("REST_USE_JWT=1 alone: %+v", cfg)
-	}
-
-	a, err = newApp(env(map[string]string{
-		"DATABASE_URL": "sqlite://" + filepath.Join(dir, "all.db"), "SECRET_KEY": strings.Repeat("c", 40),
-		"REST_USE_JWT": "Yes", "JWT_AUTH_COOKIE": "acc", "JWT_AUTH_REFRESH_COOKIE": "ref",
-		"JWT_AUTH_SECURE": "true", "JWT_AUTH_HTTPONLY": "false", "JWT_AUTH_SAMESITE": "None",
-		"JWT_AUTH_RETURN_EXPIRATION": "true", "JWT_AUTH_COOKIE_USE_CSRF": "true",
-		"JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED": "true", "ROTATE_REFRESH_TOKENS": "true",
-		"JWT_PRIVATE_KEY_FILE": keyFile, "JWT_KEY_ID": "k1",
-	}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = a.cfg
-	a.close()
-	if !cfg.JWT.Enabled || cfg.JWT.Cookie != "acc" || cfg.JWT.RefreshCookie != "ref" || !cfg.JWT.Secure || *cfg.JWT.HTTPOnly ||
-		cfg.JWT.SameSite != http.SameSiteNoneMode || !cfg.JWT.ReturnExpiration || !cfg.JWT.CookieUseCSRF ||
-		!cfg.JWT.EnforceCSRFOnUnauthenticated || !cfg.JWT.RotateRefreshTokens ||
-		len(cfg.JWT.Keys) != 1 || cfg.JWT.Keys[0].Algorithm != "EdDSA" || cfg.JWT.Keys[0].ID != "k1" || cfg.JWT.Keys[0].PrivateKey == nil {
-		t.Fatalf("every variable: %+v", cfg)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for v, want := range map[string]http.SameSite{"lax": http.SameSiteLaxMode, "Strict": http.SameSiteStrictMode} {
-		c, err := config(env(map[string]string{"REST_USE_JWT": "true", "JWT_AUTH_SAMESITE": v}), io.Discard, quiet, "127.0.0.1:8000")
-		if err != nil || c.JWT.SameSite != want {
-			t.Errorf("JWT_AUTH_SAMESITE=%s: %v %v", v, c.JWT.SameSite, err)
-		}
-	}
-}
-
 // TestBadJWTEnvironment: a wrong JWT variable stops the server with an
 // error naming it, before the database is touched.
 func TestBadJWTEnvironment(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	pubDER, _ := x509.MarshalPKIXPublicKey(priv.Public())
@@ -423,7 +367,7 @@ func TestBadJWTEnvironment(t *testing.T) {
 	} {
 		db := filepath.Join(dir, "bad.db")
 		tc.vars["DATABASE_URL"] = "sqlite://" + db
-		_, err := newApp(env(tc.vars), io.Discard)
+		_, err := newApp(getenv(tc.vars), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("newApp(%v) = %v, want an error with %q", tc.vars, err, tc.want)
 		}

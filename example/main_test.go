@@ -99,13 +99,15 @@ func walkthrough(t *testing.T, base string) {
 	}
 }
 
-func env(vars map[string]string) func(string) string {
+func getenv(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
 func TestWalkthrough(t *testing.T) {
+	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
+			t.Parallel()
 			vars := map[string]string{"SECRET_KEY": strings.Repeat("s", 40), "SITE_URL": "https://front.example"}
 			if db == "sqlite" {
 				vars["DATABASE_URL"] = "sqlite://" + filepath.Join(t.TempDir(), "ex.db")
@@ -113,10 +115,10 @@ func TestWalkthrough(t *testing.T) {
 				vars["DATABASE_URL"] = testdb.PostgresURL(t)
 			}
 			var out lockedBuffer
-			if err := run(context.Background(), []string{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"}, env(vars), &out); err != nil {
+			if err := run(context.Background(), []string{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"}, getenv(vars), &out); err != nil {
 				t.Fatal(err)
 			}
-			a, err := newApp(env(vars), &out)
+			a, err := newApp(getenv(vars), &out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,12 +138,13 @@ func TestWalkthrough(t *testing.T) {
 }
 
 func TestBadEnvironment(t *testing.T) {
+	t.Parallel()
 	for _, vars := range []map[string]string{
 		{"DATABASE_URL": "mysql://x"},
 		{"DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "a.db"), "LOGOUT_ON_PASSWORD_CHANGE": "maybe"},
 		{"DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "b.db"), "SITE_URL": "not a url"},
 	} {
-		if _, err := newApp(env(vars), io.Discard); err == nil {
+		if _, err := newApp(getenv(vars), io.Discard); err == nil {
 			t.Errorf("newApp(%v) succeeded", vars)
 		}
 	}
@@ -151,6 +154,7 @@ func TestBadEnvironment(t *testing.T) {
 // `go run ./example` does, and checks it serves on 127.0.0.1:8000 with a
 // SQLite file example.db in its working directory.
 func TestDefaults(t *testing.T) {
+	t.Parallel() // the only test on 127.0.0.1:8000
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:8000", 200*time.Millisecond); err == nil {
 		c.Close()
 		t.Fatal("127.0.0.1:8000 is taken by another program; free it to run this test")
@@ -200,13 +204,14 @@ func TestDefaults(t *testing.T) {
 // mandatory verification: register, read the link from the console,
 // verify, log in.
 func TestRegistrationFlow(t *testing.T) {
+	t.Parallel()
 	vars := map[string]string{
 		"DATABASE_URL":               "sqlite://" + filepath.Join(t.TempDir(), "reg.db"),
 		"SECRET_KEY":                 strings.Repeat("r", 40),
 		"ACCOUNT_EMAIL_VERIFICATION": "mandatory",
 	}
 	var out lockedBuffer
-	a, err := newApp(env(vars), &out)
+	a, err := newApp(getenv(vars), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +239,105 @@ func TestRegistrationFlow(t *testing.T) {
 	code, body = call(t, "POST", srv.URL+"/rest-auth/login/", `{"username":"newbie","password":"Quiet-Harbor-58"}`, "")
 	if code != 200 || len(body["key"].(string)) != 40 {
 		t.Fatalf("login: %d %v", code, body)
+	}
+}
+
+// TestCreateUser: under mandatory verification a user made by createuser
+// logs in at once; one made with --unverified is refused until it
+// confirms the address that resend-email sends it.
+func TestCreateUser(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"SECRET_KEY": strings.Repeat("u", 40), "ACCOUNT_EMAIL_VERIFICATION": "mandatory"}
+			if db == "sqlite" {
+				vars["DATABASE_URL"] = "sqlite://" + filepath.Join(t.TempDir(), "cu.db")
+			} else {
+				vars["DATABASE_URL"] = testdb.PostgresURL(t)
+			}
+			var out lockedBuffer
+			for _, args := range [][]string{
+				{"createuser", "demo", "demo@example.com", "Sunny-Meadow-42"},
+				{"createuser", "--unverified", "late", "late@example.com", "Quiet-Harbor-58"},
+			} {
+				if err := run(context.Background(), args, getenv(vars), &out); err != nil {
+					t.Fatalf("%v: %v", args, err)
+				}
+			}
+			if want := "created user \"demo\" (pk 1), e-mail verified\ncreated user \"late\" (pk 2), e-mail unverified\n"; out.String() != want {
+				t.Fatalf("createuser printed %q, want %q", out.String(), want)
+			}
+			var mail lockedBuffer // the console mailer
+			a, err := newApp(getenv(vars), &mail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.close()
+			srv := httptest.NewServer(a.router)
+			defer srv.Close()
+			base := srv.URL + "/rest-auth/"
+
+			code, body := call(t, "POST", base+"login/", `{"username":"demo","password":"Sunny-Meadow-42"}`, "")
+			if key, _ := body["key"].(string); code != 200 || len(key) != 40 {
+				t.Fatalf("login of the verified user: %d %v", code, body)
+			}
+			lateLogin := `{"username":"late","password":"Quiet-Harbor-58"}`
+			code, body = call(t, "POST", base+"login/", lateLogin, "")
+			if errs, _ := body["non_field_errors"].([]any); code != 400 || len(errs) != 1 || errs[0] != "E-mail is not verified." {
+				t.Fatalf("login of the unverified user: %d %v", code, body)
+			}
+			a.auth.Shutdown(context.Background())
+			if mail.String() != "" {
+				t.Fatalf("mail before resend-email:\n%s", mail.String())
+			}
+			code, body = call(t, "POST", base+"registration/resend-email/", `{"email":"late@example.com"}`, "")
+			if code != 200 || body["detail"] != "ok" {
+				t.Fatalf("resend-email: %d %v", code, body)
+			}
+			a.auth.Shutdown(context.Background())
+			m := regexp.MustCompile(`(?s)^To: late@example\.com\n.*http://127\.0\.0\.1:8000/rest-auth/registration/account-confirm-email/([0-9a-f-]+)/`).FindStringSubmatch(mail.String())
+			if m == nil {
+				t.Fatalf("no confirmation for late@example.com on the console:\n%s", mail.String())
+			}
+			code, body = call(t, "POST", base+"registration/verify-email/", `{"key":"`+m[1]+`"}`, "")
+			if code != 200 || body["detail"] != "ok" {
+				t.Fatalf("verify: %d %v", code, body)
+			}
+			code, body = call(t, "POST", base+"login/", lateLogin, "")
+			if key, _ := body["key"].(string); code != 200 || len(key) != 40 {
+				t.Fatalf("login after confirming: %d %v", code, body)
+			}
+		})
+	}
+}
+
+// TestCreateUserUsage: a malformed command is refused before the
+// database is opened; a user without an e-mail address is made as is.
+func TestCreateUserUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	vars := map[string]string{"SECRET_KEY": strings.Repeat("u", 40), "DATABASE_URL": "sqlite://" + filepath.Join(dir, "usage.db")}
+	for _, args := range [][]string{
+		{"serve"},
+		{"createuser", "demo", "demo@example.com"},
+		{"createuser", "demo", "demo@example.com", "pw", "extra"},
+		{"createuser", "--verified", "demo", "demo@example.com", "pw"},
+		{"createuser", "demo", "demo@example.com", "pw", "--unverified"},
+	} {
+		err := run(context.Background(), args, getenv(vars), io.Discard)
+		if err == nil || err.Error() != usage {
+			t.Errorf("run(%q) = %v, want the usage", args, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "usage.db")); err == nil {
+		t.Fatal("a usage error opened the database")
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"createuser", "nomail", "", "Sunny-Meadow-42"}, getenv(vars), &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "created user \"nomail\" (pk 1), e-mail none\n"; out.String() != want {
+		t.Fatalf("printed %q, want %q", out.String(), want)
 	}
 }

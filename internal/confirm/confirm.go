@@ -59,8 +59,11 @@ func (c *Confirmations) MarkVerified(ctx context.Context, userID uint, email str
 			return fmt.Errorf("restauth: find address: %w", err)
 		}
 		if len(rows) == 0 {
-			_, err := c.AddAddress(ctx, userID, email, true, true)
-			return err
+			id, err := c.AddAddress(ctx, userID, email, true, true)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, models.EmailAddress{ID: id, UserID: userID})
 		}
 		return c.verify(tx, rows[0])
 	})

@@ -124,7 +124,10 @@ func (s *Users[U]) Create(ctx context.Context, u *U) error {
 // ErrUsernameTaken by the constraint's name; other errors are wrapped.
 func (s *Users[U]) uniqueErr(err error, what string) error {
 	if c, ok := s.unique(err); ok {
-		if strings.Contains(strings.ToLower(c), "email") {
+		// By the index AutoMigrate makes (<table>_email_ci) or, for an
+		// app's own unique column, its name (SQLite: "table.email").
+		c = strings.ToLower(c)
+		if strings.HasSuffix(c, "_email_ci") || strings.HasSuffix(c, ".email") || strings.HasSuffix(c, "_email_key") {
 			return ErrEmailTaken
 		}
 		return ErrUsernameTaken

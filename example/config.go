@@ -1,0 +1,515 @@
+package main
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+
+	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/emails"
+)
+
+// envConfig is the example's environment: one field per variable, named
+// after the Django, allauth, dj-rest-auth or simplejwt setting it stands
+// for. An empty variable counts as unset: the default. Numbers are whole
+// numbers (times in seconds, as Django counts them); booleans take
+// true/false, 1/0, yes/no or on/off in any letter case.
+type envConfig struct {
+	Addr        string `env:"ADDR" envDefault:"127.0.0.1:8000"`
+	DatabaseURL string `env:"DATABASE_URL"`
+	SMTPAddr    string `env:"SMTP_ADDR"`
+
+	SecretKey    string        `env:"SECRET_KEY"`
+	SiteURL      string        `env:"SITE_URL"`
+	SiteName     string        `env:"SITE_NAME"`
+	LoginMethods []loginMethod `env:"ACCOUNT_LOGIN_METHODS"`
+	MaxBodyBytes byteCount     `env:"MAX_BODY_BYTES"`
+
+	OldPasswordFieldEnabled bool    `env:"OLD_PASSWORD_FIELD_ENABLED"`
+	LogoutOnPasswordChange  bool    `env:"LOGOUT_ON_PASSWORD_CHANGE"`
+	LogoutOnGet             bool    `env:"ACCOUNT_LOGOUT_ON_GET"`
+	PasswordResetURL        string  `env:"PASSWORD_RESET_CONFIRM_URL"`
+	PasswordResetTimeout    seconds `env:"PASSWORD_RESET_TIMEOUT"`
+
+	DisableRegistration  bool          `env:"REST_AUTH_DISABLE_REGISTRATION"`
+	EmailVerification    verification  `env:"ACCOUNT_EMAIL_VERIFICATION"`
+	EmailRequired        *bool         `env:"ACCOUNT_EMAIL_REQUIRED"`
+	UsernameRequired     *bool         `env:"ACCOUNT_USERNAME_REQUIRED"`
+	ConfirmationExpire   days          `env:"ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS"`
+	ConfirmationCooldown *secondsOrOff `env:"ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN"`
+
+	DisableToken bool         `env:"REST_AUTH_DISABLE_TOKEN"`
+	TokenTTL     secondsOrOff `env:"REST_AUTH_TOKEN_TTL"`
+
+	UseJWT bool `env:"REST_USE_JWT"`
+	// JWT holds the variables that only mean something in JWT mode;
+	// setting one without REST_USE_JWT=true is an error.
+	JWT jwtEnv
+}
+
+// jwtEnv holds the variables of JWT mode (dj-rest-auth's JWT_AUTH_*,
+// simplejwt's token settings, Django's CSRF names, the signing key).
+type jwtEnv struct {
+	AccessLifetime               seconds      `env:"ACCESS_TOKEN_LIFETIME"`
+	RefreshLifetime              seconds      `env:"REFRESH_TOKEN_LIFETIME"`
+	RotateRefreshTokens          bool         `env:"ROTATE_REFRESH_TOKENS"`
+	CheckRevoked                 bool         `env:"JWT_CHECK_REVOKED"`
+	ReturnExpiration             bool         `env:"JWT_AUTH_RETURN_EXPIRATION"`
+	Cookie                       cookieName   `env:"JWT_AUTH_COOKIE"`
+	RefreshCookie                cookieName   `env:"JWT_AUTH_REFRESH_COOKIE"`
+	RefreshCookiePath            cookiePath   `env:"JWT_AUTH_REFRESH_COOKIE_PATH"`
+	Secure                       bool         `env:"JWT_AUTH_SECURE"`
+	HTTPOnly                     *bool        `env:"JWT_AUTH_HTTPONLY"`
+	SameSite                     sameSite     `env:"JWT_AUTH_SAMESITE"`
+	CookieDomain                 cookieDomain `env:"JWT_AUTH_COOKIE_DOMAIN"`
+	CookieUseCSRF                bool         `env:"JWT_AUTH_COOKIE_USE_CSRF"`
+	EnforceCSRFOnUnauthenticated bool         `env:"JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED"`
+	CSRFCookieName               cookieName   `env:"CSRF_COOKIE_NAME"`
+	CSRFHeaderName               headerName   `env:"CSRF_HEADER_NAME"`
+	PrivateKeyFile               string       `env:"JWT_PRIVATE_KEY_FILE"`
+	KeyID                        string       `env:"JWT_KEY_ID"`
+}
+
+// settings is everything the example reads from its environment.
+type settings struct {
+	addr     string
+	database gorm.Dialector
+	auth     restauth.Config
+}
+
+// loadSettings reads the environment through getenv (never the process's
+// own, so tests run in parallel). Every error names the variable at fault;
+// nothing is opened or created.
+func loadSettings(getenv func(string) string, stdout io.Writer, log *slog.Logger) (settings, error) {
+	e, err := parseEnv(getenv)
+	if err != nil {
+		return settings{}, err
+	}
+	s := settings{addr: e.Addr}
+	if s.database, err = dialector(e.DatabaseURL); err != nil {
+		return s, err
+	}
+	if s.auth, err = e.config(stdout, log); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// parseEnv fills an envConfig from the variables its tags name.
+func parseEnv(getenv func(string) string) (envConfig, error) {
+	var e envConfig
+	vars := map[string]string{}
+	for _, v := range envVars {
+		if val := getenv(v.name); val != "" {
+			vars[v.name] = val
+		}
+	}
+	err := env.ParseWithOptions(&e, env.Options{
+		Environment: vars,
+		FuncMap:     map[reflect.Type]env.ParserFunc{reflect.TypeFor[bool](): parseBool},
+	})
+	if err != nil {
+		return e, nameVariables(err, vars)
+	}
+	if !e.UseJWT {
+		for _, v := range envVars {
+			if v.jwt && vars[v.name] != "" {
+				return e, fmt.Errorf("%s is set but REST_USE_JWT is not true", v.name)
+			}
+		}
+	}
+	return e, nil
+}
+
+// nameVariables rewrites caarlos0/env's errors, which name the Go field,
+// to name the variable and its value instead.
+func nameVariables(err error, vars map[string]string) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	errs := make([]error, len(agg.Errors))
+	for i, err := range agg.Errors {
+		errs[i] = err
+		var pe env.ParseError
+		if errors.As(err, &pe) && fieldVar[pe.Name] != "" {
+			name := fieldVar[pe.Name]
+			errs[i] = fmt.Errorf("%s=%q: %w", name, vars[name], pe.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// envVar is one variable of envConfig: its name and the Go field it fills.
+type envVar struct {
+	name, field string
+	jwt         bool // in jwtEnv
+}
+
+var envVars = listVars(reflect.TypeFor[envConfig](), false)
+
+// fieldVar maps an envConfig or jwtEnv field name to its variable.
+var fieldVar = func() map[string]string {
+	m := map[string]string{}
+	for _, v := range envVars {
+		if _, dup := m[v.field]; dup {
+			panic("example: envConfig and jwtEnv must not share a field name: " + v.field)
+		}
+		m[v.field] = v.name
+	}
+	return m
+}()
+
+// listVars lists the variables of struct type t, in field order; those of
+// a nested struct (jwtEnv) are marked jwt.
+func listVars(t reflect.Type, jwt bool) []envVar {
+	var vs []envVar
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			vs = append(vs, envVar{name: name, field: f.Name, jwt: jwt})
+		} else if f.Type.Kind() == reflect.Struct {
+			vs = append(vs, listVars(f.Type, true)...)
+		}
+	}
+	return vs
+}
+
+// config turns the variables into a restauth.Config, checking the rules
+// between variables here so that errors name variables, not Config fields.
+func (e envConfig) config(stdout io.Writer, log *slog.Logger) (restauth.Config, error) {
+	cfg := restauth.Config{
+		SecretKey: e.SecretKey, SiteURL: e.SiteURL, SiteName: e.SiteName, Logger: log,
+		MaxBodyBytes: int64(e.MaxBodyBytes),
+		PasswordChange: restauth.PasswordChangeConfig{
+			OldPasswordFieldEnabled: e.OldPasswordFieldEnabled, LogoutOnPasswordChange: e.LogoutOnPasswordChange,
+		},
+		Logout:        restauth.LogoutConfig{OnGet: e.LogoutOnGet},
+		PasswordReset: restauth.PasswordResetConfig{URL: e.PasswordResetURL, Timeout: time.Duration(e.PasswordResetTimeout)},
+		Registration: restauth.RegistrationConfig{
+			Disabled:          e.DisableRegistration,
+			EmailVerification: restauth.EmailVerification(e.EmailVerification),
+			EmailRequired:     e.EmailRequired, UsernameRequired: e.UsernameRequired,
+			ConfirmationExpire: time.Duration(e.ConfirmationExpire),
+		},
+		Token: restauth.TokenConfig{Disabled: e.DisableToken, TTL: time.Duration(e.TokenTTL)},
+	}
+	for _, m := range e.LoginMethods {
+		cfg.LoginMethods = append(cfg.LoginMethods, restauth.LoginMethod(m))
+	}
+	if c := e.ConfirmationCooldown; c != nil {
+		// allauth's 0 is "no cooldown"; Config's zero is the default and
+		// a negative value turns it off.
+		cfg.Registration.ConfirmationCooldown = time.Duration(*c)
+		if *c == 0 {
+			cfg.Registration.ConfirmationCooldown = -1
+		}
+	}
+	if n := len(cfg.SecretKey); n > 0 && n < 32 {
+		return cfg, fmt.Errorf("SECRET_KEY is %d bytes long: want at least 32", n) // never print it
+	}
+	if cfg.SiteURL == "" {
+		cfg.SiteURL = "http://" + e.Addr
+	} else if u, err := url.Parse(cfg.SiteURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("SITE_URL=%q: want an absolute http(s) URL such as https://example.com", cfg.SiteURL)
+	}
+	if u := e.PasswordResetURL; u != "" && (!strings.Contains(u, "{uid}") || !strings.Contains(u, "{token}")) {
+		return cfg, fmt.Errorf("PASSWORD_RESET_CONFIRM_URL=%q: must contain {uid} and {token}", u)
+	}
+	emailRequired := e.EmailRequired == nil || *e.EmailRequired
+	if e.EmailVerification == verification(restauth.VerificationMandatory) && !emailRequired {
+		return cfg, errors.New("ACCOUNT_EMAIL_VERIFICATION=mandatory needs ACCOUNT_EMAIL_REQUIRED=true")
+	}
+	if !emailRequired && len(e.LoginMethods) > 0 && !containsMethod(e.LoginMethods, restauth.LoginByUsername) {
+		return cfg, errors.New("ACCOUNT_EMAIL_REQUIRED=false needs ACCOUNT_LOGIN_METHODS to include username")
+	}
+	if e.DisableToken && !e.UseJWT {
+		return cfg, errors.New("REST_AUTH_DISABLE_TOKEN=true needs REST_USE_JWT=true (otherwise no way to log in is left)")
+	}
+	if err := e.jwtConfig(&cfg); err != nil {
+		return cfg, err
+	}
+	if e.SMTPAddr != "" {
+		m, err := emails.NewSMTP(emails.SMTPConfig{Addr: e.SMTPAddr, From: "restauth example <noreply@example.com>", TLS: emails.TLSNone})
+		if err != nil {
+			return cfg, fmt.Errorf("SMTP_ADDR=%q: %w", e.SMTPAddr, err)
+		}
+		cfg.Mailer = m
+	} else {
+		cfg.Mailer = emails.Console(stdout)
+	}
+	if cfg.SecretKey == "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		cfg.SecretKey = hex.EncodeToString(b[:])
+		log.Warn("SECRET_KEY not set: using a random key, so reset links and JWTs die when the server restarts")
+	}
+	return cfg, nil
+}
+
+func containsMethod(ms []loginMethod, m restauth.LoginMethod) bool {
+	for _, x := range ms {
+		if restauth.LoginMethod(x) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// jwtConfig applies REST_USE_JWT and the JWT variables to cfg.
+func (e envConfig) jwtConfig(cfg *restauth.Config) error {
+	j := e.JWT
+	if !e.UseJWT {
+		return nil // parseEnv refused JWT variables
+	}
+	csrfCookie := cmp.Or(string(j.CSRFCookieName), "csrftoken")
+	for _, c := range []struct {
+		name  string
+		value cookieName
+	}{{"JWT_AUTH_COOKIE", j.Cookie}, {"JWT_AUTH_REFRESH_COOKIE", j.RefreshCookie}} {
+		if string(c.value) == csrfCookie {
+			return fmt.Errorf("%s=%q: that is the CSRF cookie's name (CSRF_COOKIE_NAME)", c.name, c.value)
+		}
+	}
+	if j.Cookie != "" && j.Cookie == j.RefreshCookie {
+		return errors.New("JWT_AUTH_COOKIE and JWT_AUTH_REFRESH_COOKIE must name different cookies")
+	}
+	csrf := j.CookieUseCSRF || j.EnforceCSRFOnUnauthenticated
+	noCookie := j.Cookie == "" && j.RefreshCookie == ""
+	switch {
+	case csrf && noCookie:
+		return errors.New("JWT_AUTH_COOKIE_USE_CSRF and JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED need JWT_AUTH_COOKIE or JWT_AUTH_REFRESH_COOKIE")
+	case j.CookieDomain != "" && noCookie:
+		return errors.New("JWT_AUTH_COOKIE_DOMAIN needs JWT_AUTH_COOKIE or JWT_AUTH_REFRESH_COOKIE")
+	case j.RefreshCookiePath != "" && j.RefreshCookie == "":
+		return errors.New("JWT_AUTH_REFRESH_COOKIE_PATH needs JWT_AUTH_REFRESH_COOKIE")
+	case (j.CSRFCookieName != "" || j.CSRFHeaderName != "") && !csrf:
+		return errors.New("CSRF_COOKIE_NAME and CSRF_HEADER_NAME need JWT_AUTH_COOKIE_USE_CSRF or JWT_AUTH_COOKIE_ENFORCE_CSRF_ON_UNAUTHENTICATED")
+	case j.SameSite == sameSite(http.SameSiteNoneMode) && !j.Secure:
+		return errors.New("JWT_AUTH_SAMESITE=None needs JWT_AUTH_SECURE=true (browsers drop such cookies otherwise)")
+	}
+	cfg.JWT = restauth.JWTConfig{
+		Enabled:        true,
+		AccessLifetime: time.Duration(j.AccessLifetime), RefreshLifetime: time.Duration(j.RefreshLifetime),
+		RotateRefreshTokens: j.RotateRefreshTokens, CheckRevoked: j.CheckRevoked, ReturnExpiration: j.ReturnExpiration,
+		Cookie: string(j.Cookie), RefreshCookie: string(j.RefreshCookie), RefreshCookiePath: string(j.RefreshCookiePath),
+		Secure: j.Secure, HTTPOnly: j.HTTPOnly, SameSite: http.SameSite(j.SameSite), CookieDomain: string(j.CookieDomain),
+		CookieUseCSRF: j.CookieUseCSRF, EnforceCSRFOnUnauthenticated: j.EnforceCSRFOnUnauthenticated,
+		CSRFCookieName: string(j.CSRFCookieName), CSRFHeaderName: string(j.CSRFHeaderName),
+	}
+	file, kid := j.PrivateKeyFile, j.KeyID
+	if file == "" {
+		if kid != "" {
+			return errors.New("JWT_KEY_ID needs JWT_PRIVATE_KEY_FILE")
+		}
+		return nil // HS256 derived from SECRET_KEY
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE: %w", err)
+	}
+	k, err := restauth.ParseJWTKey(kid, pem)
+	if err != nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE %s: %w", file, err)
+	}
+	if k.PrivateKey == nil {
+		return fmt.Errorf("JWT_PRIVATE_KEY_FILE %s holds a public key; signing needs the private key", file)
+	}
+	cfg.JWT.Keys = []restauth.JWTKey{k}
+	return nil
+}
+
+// dialector picks the database driver for DATABASE_URL.
+func dialector(dbURL string) (gorm.Dialector, error) {
+	const opts = "?_busy_timeout=5000&_journal_mode=WAL"
+	switch {
+	case dbURL == "":
+		return sqlite.Open("example.db" + opts), nil
+	case strings.HasPrefix(dbURL, "sqlite://"):
+		return sqlite.Open(strings.TrimPrefix(dbURL, "sqlite://") + opts), nil
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		return postgres.Open(dbURL), nil
+	}
+	shown := "..." // never print a password
+	if u, err := url.Parse(dbURL); err == nil {
+		shown = u.Redacted()
+	}
+	return nil, fmt.Errorf("DATABASE_URL=%q: want sqlite://PATH or postgres://...", shown)
+}
+
+// The value types below check their variable's format as caarlos0/env
+// reads it; parseEnv puts the variable's name and value before their
+// errors.
+
+// parseBool reads a boolean: true/false, 1/0, yes/no or on/off, in any
+// letter case.
+func parseBool(v string) (any, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "n", "no", "off":
+		return false, nil
+	}
+	return nil, errors.New("want true or false")
+}
+
+// wholeNumber reads an integer in [lowest, highest]; want describes the
+// format in the error.
+func wholeNumber(text []byte, lowest, highest int64, want string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(string(text)), 10, 64)
+	if err != nil || n < lowest || n > highest {
+		return 0, errors.New(want)
+	}
+	return n, nil
+}
+
+// seconds is a time in whole seconds, at least 1.
+type seconds time.Duration
+
+func (s *seconds) UnmarshalText(b []byte) error {
+	n, err := wholeNumber(b, 1, math.MaxInt64/int64(time.Second), "want a whole number of seconds, at least 1")
+	*s = seconds(time.Duration(n) * time.Second)
+	return err
+}
+
+// secondsOrOff is a time in whole seconds where 0 turns the feature off.
+type secondsOrOff time.Duration
+
+func (s *secondsOrOff) UnmarshalText(b []byte) error {
+	n, err := wholeNumber(b, 0, math.MaxInt64/int64(time.Second), "want a whole number of seconds (0: off)")
+	*s = secondsOrOff(time.Duration(n) * time.Second)
+	return err
+}
+
+// days is a time in whole days, at least 1.
+type days time.Duration
+
+func (d *days) UnmarshalText(b []byte) error {
+	n, err := wholeNumber(b, 1, math.MaxInt64/int64(24*time.Hour), "want a whole number of days, at least 1")
+	*d = days(time.Duration(n) * 24 * time.Hour)
+	return err
+}
+
+// byteCount is a size in bytes, at least 1.
+type byteCount int64
+
+func (c *byteCount) UnmarshalText(b []byte) error {
+	n, err := wholeNumber(b, 1, math.MaxInt64, "want a whole number of bytes, at least 1")
+	*c = byteCount(n)
+	return err
+}
+
+// loginMethod is one entry of ACCOUNT_LOGIN_METHODS.
+type loginMethod restauth.LoginMethod
+
+func (m *loginMethod) UnmarshalText(b []byte) error {
+	switch v := restauth.LoginMethod(strings.ToLower(strings.TrimSpace(string(b)))); v {
+	case restauth.LoginByUsername, restauth.LoginByEmail:
+		*m = loginMethod(v)
+		return nil
+	}
+	return fmt.Errorf("%q is not a login method: want username, email or both, comma-separated", b)
+}
+
+// verification is ACCOUNT_EMAIL_VERIFICATION's mode.
+type verification restauth.EmailVerification
+
+func (v *verification) UnmarshalText(b []byte) error {
+	switch m := restauth.EmailVerification(strings.ToLower(strings.TrimSpace(string(b)))); m {
+	case restauth.VerificationNone, restauth.VerificationOptional, restauth.VerificationMandatory:
+		*v = verification(m)
+		return nil
+	}
+	return errors.New("want none, optional or mandatory")
+}
+
+// sameSite is a cookie's SameSite attribute.
+type sameSite http.SameSite
+
+func (s *sameSite) UnmarshalText(b []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
+	case "lax":
+		*s = sameSite(http.SameSiteLaxMode)
+	case "strict":
+		*s = sameSite(http.SameSiteStrictMode)
+	case "none":
+		*s = sameSite(http.SameSiteNoneMode)
+	default:
+		return errors.New("want Lax, Strict or None")
+	}
+	return nil
+}
+
+// httpToken matches RFC 9110 tokens: cookie and header names.
+var httpToken = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$")
+
+// cookieName is a cookie's name.
+type cookieName string
+
+func (c *cookieName) UnmarshalText(b []byte) error {
+	if !httpToken.Match(b) {
+		return errors.New("not a valid cookie name")
+	}
+	*c = cookieName(b)
+	return nil
+}
+
+// headerName is CSRF_HEADER_NAME: a header name (X-CSRFToken) or Django's
+// request.META key for it (HTTP_X_CSRFTOKEN).
+type headerName string
+
+func (h *headerName) UnmarshalText(b []byte) error {
+	v := string(b)
+	if rest, ok := strings.CutPrefix(v, "HTTP_"); ok {
+		v = strings.ReplaceAll(rest, "_", "-")
+	}
+	if !httpToken.MatchString(v) {
+		return errors.New("not a valid header name (X-CSRFToken or Django's HTTP_X_CSRFTOKEN)")
+	}
+	*h = headerName(v)
+	return nil
+}
+
+// cookiePath is a cookie's Path attribute.
+type cookiePath string
+
+var cookiePathRe = regexp.MustCompile(`^/[\x21-\x3a\x3c-\x7e]*$`) // printable, no ';' or space
+
+func (p *cookiePath) UnmarshalText(b []byte) error {
+	if !cookiePathRe.Match(b) {
+		return errors.New("want a path starting with /, without spaces or ';'")
+	}
+	*p = cookiePath(b)
+	return nil
+}
+
+// cookieDomain is a cookie's Domain attribute.
+type cookieDomain string
+
+var cookieDomainRe = regexp.MustCompile(`^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+
+func (d *cookieDomain) UnmarshalText(b []byte) error {
+	if !cookieDomainRe.Match(b) {
+		return errors.New("want a domain such as example.com or .example.com")
+	}
+	*d = cookieDomain(b)
+	return nil
+}
