@@ -12,8 +12,8 @@ import (
 type PasswordConfig struct {
 	// Hasher hashes and verifies passwords [PASSWORD_HASHERS]. Default:
 	// password.Default(), Argon2id (19 MiB, t=2, p=1) that also verifies
-	// Django's pbkdf2_sha256, argon2 and bcrypt_sha256 hashes and
-	// upgrades them at login.
+	// Django's pbkdf2_sha256, pbkdf2_sha1, argon2, bcrypt_sha256 and bcrypt
+	// hashes and upgrades them at login.
 	Hasher password.Hasher
 	// Validators check new passwords [AUTH_PASSWORD_VALIDATORS]. nil:
 	// Django's four defaults (password.DefaultValidators); an empty,

@@ -196,3 +196,34 @@ func mustRequest(t *testing.T, method, path string) *http.Request {
 	}
 	return req
 }
+
+// TestCheckRunsAtMandatorySignup: under mandatory verification the app's
+// checks still run at registration (before the verified-email check, which
+// only withholds the token).
+func TestCheckRunsAtMandatorySignup(t *testing.T) {
+	t.Parallel()
+	checks := 0
+	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.Registration.EmailVerification = restauth.VerificationMandatory },
+		restauth.WithCheck(bannedCheck(&checks)),
+		restauth.WithRegistrationFields(func(_ context.Context, u *Customer, in *handlers.Input) error {
+			var req struct {
+				Company string `json:"company_name" binding:"max=100"`
+			}
+			err := in.Bind(&req, false)
+			u.CompanyName = req.Company
+			return err
+		}))
+	body := func(name, company string) map[string]any {
+		return map[string]any{"username": name, "email": name + "@example.com", "password1": goodPass, "password2": goodPass, "company_name": company}
+	}
+	expectField(t, e.do("POST", "/rest-auth/registration/", body("carol", "BANNED")), "non_field_errors", "This account is banned.")
+	expectDetail(t, e.do("POST", "/rest-auth/registration/", body("dave", "Acme")), 201, "Verification e-mail sent.")
+	if checks != 2 {
+		t.Fatalf("the check ran %d times for two sign-ups", checks)
+	}
+	var n int64
+	e.db.Model(&Customer{}).Count(&n)
+	if n != 1 {
+		t.Fatalf("%d users after one refused and one accepted sign-up", n)
+	}
+}

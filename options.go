@@ -26,8 +26,8 @@ type options[U any] struct {
 // registration/ (a refusal there refuses the sign-up) and for
 // Plugin.Login. A non-nil error refuses the login and is answered as it
 // is: handlers.FieldError("non_field_errors", msg) gives DRF's 400
-// {"non_field_errors": [msg]}, handlers.DetailError another status. Built-in checks (active user, verified email under mandatory
-// verification) run first, then the app's in the order given.
+// {"non_field_errors": [msg]}, handlers.DetailError another status. The active-user check runs first, then the app's in the order given,
+// then (under mandatory verification) the verified-email check.
 type Check[U any] interface {
 	Check(ctx context.Context, u *U) error
 }

@@ -105,12 +105,15 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		issuer = login.JWTIssuer[U]{Sessions: sess}
 	}
 
+	// Active first; the app's checks; verified email last, so that a
+	// registration (which stops there under mandatory verification) has
+	// run every other check.
 	checks := []login.Check[U]{login.Active[U]{}}
-	if cfg.Registration.EmailVerification == VerificationMandatory {
-		checks = append(checks, login.Verified[U]{Confirmations: conf})
-	}
 	for _, c := range o.checks {
 		checks = append(checks, c)
+	}
+	if cfg.Registration.EmailVerification == VerificationMandatory {
+		checks = append(checks, login.Verified[U]{Confirmations: conf})
 	}
 	pipeline := &login.Pipeline[U]{DB: db, Users: us, Checks: checks, Issuer: issuer, Hooks: &o.hooks}
 	pw, err := login.NewPassword(us, cfg.Password.Hasher,

@@ -1,6 +1,21 @@
-// Package models holds the GORM models restauth stores: the base User that
-// an app's own user struct embeds, and the rows restauth owns (tokens, and in
-// later features email addresses, social accounts and JWT records).
+// Package models holds the GORM models restauth stores, all created by
+// Plugin.AutoMigrate:
+//
+//   - User, the base user an app's own user struct embeds (its columns
+//     live in the app's table), and UserModel, the interface through
+//     which restauth reaches those base fields on any user type;
+//   - Token, one token-authentication key per login, stored as a SHA-256
+//     digest (table restauth_tokens);
+//   - EmailAddress, a user's addresses with their verified and primary
+//     flags, and EmailConfirmation, an outstanding confirmation key of
+//     which only the SHA-256 of the secret part is stored (tables
+//     restauth_email_addresses and restauth_email_confirmations);
+//   - OutstandingToken and BlacklistedToken, the refresh tokens issued in
+//     JWT mode and those revoked (tables restauth_jwt_outstanding and
+//     restauth_jwt_blacklist, created only when JWT mode is on).
+//
+// The package imports nothing but the standard library: GORM reads its
+// struct tags.
 package models
 
 import "time"

@@ -31,7 +31,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/restauth/restauth/internal/dberr"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
@@ -109,15 +109,13 @@ func sanitize(err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		msg := pe.Message
-		if !pgSafeClass(pe.Code) {
+	if code, severity, msg, ok := dberr.PostgreSQL(err); ok {
+		if !pgSafeClass(code) {
 			msg = "message withheld"
 		}
-		return logError(pe.Severity + ": " + msg + " (SQLSTATE " + pe.Code + ")")
+		return logError(severity + ": " + msg + " (SQLSTATE " + code + ")")
 	}
-	if msg, ok := sqliteMessage(err); ok {
+	if _, msg, ok := dberr.SQLite(err); ok {
 		return logError(msg)
 	}
 	for _, s := range sentinels {
