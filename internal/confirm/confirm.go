@@ -197,7 +197,7 @@ func (c *Confirmations) ForResend(ctx context.Context, email string) (*models.Em
 
 // Prune deletes expired confirmations and reports how many went.
 func (c *Confirmations) Prune(ctx context.Context) (int64, error) {
-	res := dbx.DB(ctx, c.DB).Where("created_at <= ?", c.now().Add(-c.Expire)).Delete(&models.EmailConfirmation{})
+	res := dbx.DB(ctx, c.DB).Where("created_at < ?", c.now().Add(-c.Expire)).Delete(&models.EmailConfirmation{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("restauth: prune email confirmations: %w", res.Error)
 	}

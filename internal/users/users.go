@@ -127,10 +127,15 @@ func (s *Users[U]) uniqueErr(err error, what string) error {
 		// By the index AutoMigrate makes (<table>_email_ci) or, for an
 		// app's own unique column, its name (SQLite: "table.email").
 		c = strings.ToLower(c)
-		if strings.HasSuffix(c, "_email_ci") || strings.HasSuffix(c, ".email") || strings.HasSuffix(c, "_email_key") {
-			return ErrEmailTaken
+		for _, col := range []struct {
+			name string
+			err  error
+		}{{"email", ErrEmailTaken}, {"username", ErrUsernameTaken}} {
+			if strings.HasSuffix(c, "_"+col.name+"_ci") || strings.HasSuffix(c, "."+col.name) || strings.HasSuffix(c, "_"+col.name+"_key") {
+				return col.err
+			}
 		}
-		return ErrUsernameTaken
+		// An app's own unique column: not ours to word.
 	}
 	return fmt.Errorf("restauth: %s: %w", what, err)
 }

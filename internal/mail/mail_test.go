@@ -1,0 +1,281 @@
+package mail_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/internal/mail"
+)
+
+func templates(t *testing.T) *emails.Templates {
+	t.Helper()
+	tpl, err := emails.NewTemplates(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// logBuffer is a bytes.Buffer safe for concurrent writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+var resetData = emails.PasswordResetData{
+	Username: "alice", Email: "alice@example.com", ResetURL: "https://app.example/reset/NDI/tok-123/",
+	UID: "NDI", Token: "tok-123", SiteName: "Example", SiteURL: "https://app.example",
+}
+
+// recv takes a value from ch; it fails t instead of hanging when nothing
+// comes.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received in 10s")
+		panic("unreachable")
+	}
+}
+
+func wait(t *testing.T, o *emails.Outbox, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := o.Wait(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSendRendersAndDelivers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		tmpl string
+		data any
+		to   string
+		want []string // in the text body
+		subj string
+	}{
+		{"password reset", emails.TemplatePasswordReset, resetData, "alice@example.com",
+			[]string{"https://app.example/reset/NDI/tok-123/", "alice"}, "Password reset on Example"},
+		{"email confirmation", emails.TemplateEmailConfirmation,
+			emails.EmailConfirmationData{User: "bob", ActivateURL: "https://app.example/confirm/k-1/", SiteName: "Example", Key: "k-1"},
+			"Bob <bob@example.com>", []string{"https://app.example/confirm/k-1/", "user bob"}, "Please confirm your email address on Example"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out emails.Outbox
+			s := mail.New(&out, templates(t), discard(), nil)
+			if err := s.Send(context.Background(), tc.tmpl, tc.data, tc.to); err != nil {
+				t.Fatal(err)
+			}
+			wait(t, &out, 1)
+			m, _ := out.Last()
+			if len(m.To) != 1 || m.To[0] != tc.to {
+				t.Errorf("To = %v, want [%s]", m.To, tc.to)
+			}
+			if m.Subject != tc.subj {
+				t.Errorf("Subject = %q, want %q", m.Subject, tc.subj)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(m.Text, w) {
+					t.Errorf("text lacks %q:\n%s", w, m.Text)
+				}
+			}
+			if m.HTML == "" {
+				t.Error("no HTML part")
+			}
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if out.Len() != 1 {
+				t.Fatalf("%d messages, want 1", out.Len())
+			}
+		})
+	}
+}
+
+// TestSendOutlivesTheRequest: the send runs after the request's context
+// is cancelled.
+func TestSendOutlivesTheRequest(t *testing.T) {
+	t.Parallel()
+	var out emails.Outbox
+	release := make(chan struct{})
+	gated := emails.MailerFunc(func(ctx context.Context, m emails.Message) error {
+		<-release
+		return out.Send(ctx, m)
+	})
+	s := mail.New(gated, templates(t), discard(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.Send(ctx, emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	close(release)
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 1 {
+		t.Fatalf("%d messages delivered, want 1: the send died with the request", out.Len())
+	}
+}
+
+func TestRenderErrorIsSynchronous(t *testing.T) {
+	t.Parallel()
+	var calls int
+	var mu sync.Mutex
+	mailer := emails.MailerFunc(func(context.Context, emails.Message) error {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return nil
+	})
+	s := mail.New(mailer, templates(t), discard(), func(context.Context, emails.Message, error) {
+		t.Error("onError called for a rendering error")
+	})
+	tests := []struct {
+		name string
+		tmpl string
+		data any
+		is   error
+	}{
+		{"unknown template", "nope", resetData, emails.ErrUnknownTemplate},
+		{"wrong data", emails.TemplatePasswordReset, map[string]string{}, nil},
+		{"nil data", emails.TemplateEmailConfirmation, nil, nil},
+	}
+	for _, tc := range tests {
+		err := s.Send(context.Background(), tc.tmpl, tc.data, "alice@example.com")
+		if err == nil {
+			t.Errorf("%s: Send = nil, want a rendering error", tc.name)
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: Send = %v, want %v", tc.name, err, tc.is)
+		}
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Fatalf("the mailer was called %d times", calls)
+	}
+}
+
+func TestSendErrorHook(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("smtp down")
+	failing := emails.MailerFunc(func(context.Context, emails.Message) error { return boom })
+	type report struct {
+		msg emails.Message
+		err error
+	}
+	reports := make(chan report, 1)
+	log := &logBuffer{}
+	s := mail.New(failing, templates(t), slog.New(slog.NewTextHandler(log, nil)), func(ctx context.Context, m emails.Message, err error) {
+		if ctx.Err() != nil {
+			t.Errorf("hook context already done: %v", ctx.Err())
+		}
+		reports <- report{m, err}
+	})
+	if err := s.Send(context.Background(), emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+		t.Fatalf("a sending error must not reach the caller: %v", err)
+	}
+	r := recv(t, reports)
+	if !errors.Is(r.err, boom) {
+		t.Fatalf("hook error %v, want %v", r.err, boom)
+	}
+	if len(r.msg.To) != 1 || r.msg.To[0] != "alice@example.com" || !strings.Contains(r.msg.Text, resetData.ResetURL) {
+		t.Fatalf("hook message %+v", r.msg)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logged := log.String()
+	if !strings.Contains(logged, "send email") || !strings.Contains(logged, "password_reset") || !strings.Contains(logged, "smtp down") {
+		t.Fatalf("log %q lacks the failure", logged)
+	}
+	if strings.Contains(logged, resetData.Token) {
+		t.Fatal("the log holds the reset token")
+	}
+
+	// Without a hook a failure is only logged.
+	quiet := mail.New(failing, templates(t), discard(), nil)
+	if err := quiet.Send(context.Background(), emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := quiet.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShutdownWaits holds a send in the mailer: Shutdown returns the
+// context's error while it is held and nil once it is done.
+func TestShutdownWaits(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	delivered := 0
+	blocking := emails.MailerFunc(func(context.Context, emails.Message) error {
+		started <- struct{}{}
+		<-release
+		mu.Lock()
+		delivered++
+		mu.Unlock()
+		return nil
+	})
+	s := mail.New(blocking, templates(t), discard(), nil)
+
+	// Nothing in flight: at once.
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("idle Shutdown = %v", err)
+	}
+	for range 2 {
+		if err := s.Send(context.Background(), emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv(t, started)
+	recv(t, started)
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with a held send and a cancelled context = %v, want context.Canceled", err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	if err := s.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a held send = %v, want context.DeadlineExceeded", err)
+	}
+
+	close(release)
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if delivered != 2 {
+		t.Fatalf("Shutdown returned with %d of 2 sends done", delivered)
+	}
+}
