@@ -335,7 +335,7 @@ func (p *Plugin[U]) CreateUser(ctx context.Context, u *U, password string) error
 		if b.Email == "" {
 			return nil
 		}
-		if _, err := p.api.Signup.Confirmations.AddAddress(tctx, b.ID, b.Email, true, false); err != nil {
+		if _, err := p.api.Signup.Confirmations.AddAddress(tctx, models.EmailAddress{UserID: b.ID, Email: b.Email, Primary: true, Verified: false}); err != nil {
 			return fmt.Errorf("restauth: create user: %w", err)
 		}
 		return nil

@@ -38,9 +38,10 @@ type Confirmations struct {
 
 func (c *Confirmations) now() time.Time { return c.Now().UTC() }
 
-// AddAddress stores email as an address of userID.
-func (c *Confirmations) AddAddress(ctx context.Context, userID uint, email string, primary, verified bool) (uint, error) {
-	addr := models.EmailAddress{UserID: userID, Email: email, Primary: primary, Verified: verified}
+// AddAddress stores addr (UserID, Email and its Primary and Verified
+// flags) and returns its ID.
+func (c *Confirmations) AddAddress(ctx context.Context, addr models.EmailAddress) (uint, error) {
+	addr.ID = 0
 	if err := dbx.DB(ctx, c.DB).Create(&addr).Error; err != nil {
 		if _, ok := c.Unique(err); ok {
 			return 0, ErrAddressTaken
@@ -59,7 +60,7 @@ func (c *Confirmations) MarkVerified(ctx context.Context, userID uint, email str
 			return fmt.Errorf("restauth: find address: %w", err)
 		}
 		if len(rows) == 0 {
-			id, err := c.AddAddress(ctx, userID, email, true, true)
+			id, err := c.AddAddress(ctx, models.EmailAddress{UserID: userID, Email: email, Primary: true, Verified: true})
 			if err != nil {
 				return err
 			}

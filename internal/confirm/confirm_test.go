@@ -54,7 +54,7 @@ func setup(t *testing.T, db *gorm.DB) (*confirm.Confirmations, *clock) {
 
 func add(t *testing.T, c *confirm.Confirmations, user uint, email string, primary, verified bool) uint {
 	t.Helper()
-	id, err := c.AddAddress(context.Background(), user, email, primary, verified)
+	id, err := c.AddAddress(context.Background(), models.EmailAddress{UserID: user, Email: email, Primary: primary, Verified: verified})
 	if err != nil {
 		t.Fatalf("AddAddress(%s): %v", email, err)
 	}
@@ -106,14 +106,14 @@ func TestAddAddress(t *testing.T) {
 			{2, "alice@example.COM"},
 			{1, "ALICE@example.com"}, // the same user twice too
 		} {
-			if _, err := c.AddAddress(ctx, tc.user, tc.email, false, false); !errors.Is(err, confirm.ErrAddressTaken) {
+			if _, err := c.AddAddress(ctx, models.EmailAddress{UserID: tc.user, Email: tc.email, Primary: false, Verified: false}); !errors.Is(err, confirm.ErrAddressTaken) {
 				t.Errorf("AddAddress(%d, %s) = %v, want ErrAddressTaken", tc.user, tc.email, err)
 			}
 		}
 		// Another failure is not "taken".
 		notUnique := *c
 		notUnique.Unique = func(error) (string, bool) { return "", false }
-		if _, err := notUnique.AddAddress(ctx, 2, "alice@example.com", false, false); err == nil || errors.Is(err, confirm.ErrAddressTaken) {
+		if _, err := notUnique.AddAddress(ctx, models.EmailAddress{UserID: 2, Email: "alice@example.com", Primary: false, Verified: false}); err == nil || errors.Is(err, confirm.ErrAddressTaken) {
 			t.Fatalf("AddAddress with a non-unique error = %v", err)
 		}
 
@@ -469,7 +469,7 @@ func TestJoinsTransaction(t *testing.T) {
 		c, _ := setup(t, db)
 		boom := errors.New("boom")
 		err := dbx.Transaction(context.Background(), db, func(ctx context.Context, _ *gorm.DB) error {
-			id, err := c.AddAddress(ctx, 1, "a@example.com", true, false)
+			id, err := c.AddAddress(ctx, models.EmailAddress{UserID: 1, Email: "a@example.com", Primary: true, Verified: false})
 			if err != nil {
 				return err
 			}

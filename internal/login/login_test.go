@@ -185,10 +185,10 @@ func TestActiveAndVerified(t *testing.T) {
 		active := e.user(t, "active", "a@example.com", "", true)
 		inactive := e.user(t, "inactive", "i@example.com", "", false)
 		unverified := e.user(t, "unverified", "u@example.com", "", true)
-		if _, err := e.conf.AddAddress(ctx, active.ID, "a@example.com", true, true); err != nil {
+		if _, err := e.conf.AddAddress(ctx, models.EmailAddress{UserID: active.ID, Email: "a@example.com", Primary: true, Verified: true}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.conf.AddAddress(ctx, unverified.ID, "u@example.com", true, false); err != nil {
+		if _, err := e.conf.AddAddress(ctx, models.EmailAddress{UserID: unverified.ID, Email: "u@example.com", Primary: true, Verified: false}); err != nil {
 			t.Fatal(err)
 		}
 		noAddress := e.user(t, "noaddress", "", "", true)

@@ -110,7 +110,7 @@ func (s *Signup[U]) Register(ctx context.Context, u *U, f Form, fields verr.Fiel
 			return err
 		}
 		if f.Email != "" {
-			addr, err := s.Confirmations.AddAddress(ctx, b.ID, f.Email, true, false)
+			addr, err := s.Confirmations.AddAddress(ctx, models.EmailAddress{UserID: b.ID, Email: f.Email, Primary: true, Verified: false})
 			if err != nil {
 				return err
 			}

@@ -170,7 +170,7 @@ func (e *env) existing(t *testing.T, username, email string, active bool) *membe
 		t.Fatal(err)
 	}
 	if email != "" {
-		if _, err := e.s.Confirmations.AddAddress(context.Background(), u.ID, email, true, false); err != nil {
+		if _, err := e.s.Confirmations.AddAddress(context.Background(), models.EmailAddress{UserID: u.ID, Email: email, Primary: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,7 +257,7 @@ func TestRegisterRefusals(t *testing.T) {
 		ctx := context.Background()
 		e.existing(t, "alice", "alice@example.com", true)
 		zed := e.existing(t, "zed", "zed@example.com", true)
-		if _, err := e.s.Confirmations.AddAddress(ctx, zed.ID, "alias@example.com", false, true); err != nil {
+		if _, err := e.s.Confirmations.AddAddress(ctx, models.EmailAddress{UserID: zed.ID, Email: "alias@example.com", Primary: false, Verified: true}); err != nil {
 			t.Fatal(err)
 		}
 		users, addrs := e.count(t, &member{}), e.count(t, &models.EmailAddress{})
