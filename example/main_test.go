@@ -150,6 +150,18 @@ func TestBadEnvironment(t *testing.T) {
 	}
 }
 
+// runMainEnv makes the test binary run the example's main instead of
+// the tests, so TestDefaults starts the real program without building it.
+const runMainEnv = "RESTAUTH_EXAMPLE_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // TestDefaults runs the built example with an empty environment, as
 // `go run ./example` does, and checks it serves on 127.0.0.1:8000 with a
 // SQLite file example.db in its working directory.
@@ -160,12 +172,13 @@ func TestDefaults(t *testing.T) {
 		t.Fatal("127.0.0.1:8000 is taken by another program; free it to run this test")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "example")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	// The test binary runs main itself (see TestMain): the real program,
+	// its real environment handling, without a second build.
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, runMainEnv + "=1"}
 	create := exec.Command(bin, "createuser", "demo", "demo@example.com", "Sunny-Meadow-42")
 	create.Dir, create.Env = dir, base
 	if out, err := create.CombinedOutput(); err != nil {
