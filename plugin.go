@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/dberr"
@@ -70,12 +69,11 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		o.ext.Serializer = handlers.DefaultUserSerializer[U]{}
 	}
 	db = db.Session(&gorm.Session{Logger: dblog.Wrap(db.Logger)})
-	tpl, err := emails.NewTemplates(cfg.EmailTemplates)
+	sender, err := mail.New(cfg.Mailer, cfg.EmailTemplates, cfg.Logger, cfg.OnMailError)
 	if err != nil {
 		return nil, fmt.Errorf("restauth: Config.EmailTemplates: %w", err)
 	}
-	p := &Plugin[U]{cfg: cfg, db: db}
-	p.mail = mail.New(cfg.Mailer, tpl, cfg.Logger, cfg.OnMailError)
+	p := &Plugin[U]{cfg: cfg, db: db, mail: sender}
 
 	us, err := users.New[U](db, cfg.Now, dberr.UniqueViolation)
 	if err != nil {

@@ -35,7 +35,9 @@ type Tagged struct {
 
 // taggedSerializer changes the slice and the pointee in place, as a
 // careless serializer may.
-type taggedSerializer struct{ handlers.DefaultUserSerializer[Tagged] }
+type taggedSerializer struct {
+	handlers.DefaultUserSerializer[Tagged]
+}
 
 func (taggedSerializer) Represent(u *Tagged) any {
 	return map[string]any{"username": u.Username, "tags": u.Tags, "nick": u.Nick}
@@ -201,7 +203,9 @@ func TestPointerEmbeddingRefused(t *testing.T) {
 	}
 }
 
-type panickySerializer struct{ handlers.DefaultUserSerializer[Customer] }
+type panickySerializer struct {
+	handlers.DefaultUserSerializer[Customer]
+}
 
 func (panickySerializer) Represent(*Customer) any { panic("serializer bug") }
 

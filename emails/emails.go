@@ -1,6 +1,25 @@
 // Package emails sends the emails restauth needs (password reset, email
 // confirmation): a Message type, the Mailer interface with SMTP, console and
-// in-memory implementations, and overridable templates.
+// in-memory implementations, and the names, data and default files of the
+// templates.
+//
+// # Templates
+//
+// Each email (TemplatePasswordReset, TemplateEmailConfirmation) is made of
+// three files named after it: NAME_subject.txt (the subject), NAME.txt (the
+// plain-text body) and NAME.html (the HTML alternative). The defaults are in
+// DefaultTemplates. An app overrides any of them by putting a file of the
+// same name at the root of the fs.FS it gives restauth.Config.EmailTemplates;
+// the files it does not hold keep their defaults, and files of other names
+// are ignored. Subjects and text bodies are text/template files, HTML bodies
+// html/template files (so only HTML is escaped); the data is a
+// PasswordResetData or an EmailConfirmationData. Using a field or key the
+// data lacks is an error when the email is rendered, never "<no value>" in a
+// sent email. The rendered subject is
+// flattened to one trimmed line (line breaks, other control characters and
+// runs of white space become single spaces), bodies are trimmed, and an HTML
+// file that renders to blanks only drops the HTML alternative. Every file is
+// parsed when restauth.New runs, which refuses a broken one and names it.
 package emails
 
 import (

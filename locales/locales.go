@@ -110,4 +110,3 @@ func (c *Catalog) Text(accept string, m Message) string {
 	}
 	return m.ID
 }
-

@@ -5,6 +5,7 @@ package mail
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -18,22 +19,29 @@ const sendTimeout = time.Minute
 // Sender sends rendered emails through a Mailer.
 type Sender struct {
 	mailer    emails.Mailer
-	templates *emails.Templates
+	templates *templates
 	log       *slog.Logger
 	onError   func(ctx context.Context, m emails.Message, err error)
 	wg        sync.WaitGroup
 }
 
-// New returns a Sender.
-func New(m emails.Mailer, t *emails.Templates, log *slog.Logger, onError func(context.Context, emails.Message, error)) *Sender {
-	return &Sender{mailer: m, templates: t, log: log, onError: onError}
+// New returns a Sender that renders the templates of override, falling
+// back to emails.DefaultTemplates for each file override does not hold (a
+// nil override means defaults only; see the emails package for the rules).
+// Every template is parsed here: the error names the file that failed.
+func New(m emails.Mailer, override fs.FS, log *slog.Logger, onError func(context.Context, emails.Message, error)) (*Sender, error) {
+	t, err := parse(override)
+	if err != nil {
+		return nil, err
+	}
+	return &Sender{mailer: m, templates: t, log: log, onError: onError}, nil
 }
 
 // Send renders template name with data for to and sends it in the
 // background; a rendering error is returned, a sending error logged (and
 // told to the error hook).
 func (s *Sender) Send(ctx context.Context, name string, data any, to string) error {
-	msg, err := s.templates.Render(name, data)
+	msg, err := s.templates.render(name, data)
 	if err != nil {
 		return err
 	}

@@ -8,19 +8,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/mail"
 )
 
-func templates(t *testing.T) *emails.Templates {
+// newSender returns a Sender with the default templates.
+func newSender(t *testing.T, m emails.Mailer, log *slog.Logger, onError func(context.Context, emails.Message, error)) *mail.Sender {
 	t.Helper()
-	tpl, err := emails.NewTemplates(nil)
+	s, err := mail.New(m, nil, log, onError)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tpl
+	return s
 }
 
 // logBuffer is a bytes.Buffer safe for concurrent writes.
@@ -86,7 +88,7 @@ func TestSendRendersAndDelivers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out emails.Outbox
-			s := mail.New(&out, templates(t), discard(), nil)
+			s := newSender(t, &out, discard(), nil)
 			if err := s.Send(context.Background(), tc.tmpl, tc.data, tc.to); err != nil {
 				t.Fatal(err)
 			}
@@ -116,6 +118,35 @@ func TestSendRendersAndDelivers(t *testing.T) {
 	}
 }
 
+// TestSendUsesOverride: the templates given to New are the ones Send
+// renders, file by file.
+func TestSendUsesOverride(t *testing.T) {
+	t.Parallel()
+	var out emails.Outbox
+	s, err := mail.New(&out, fstest.MapFS{
+		"password_reset_subject.txt": {Data: []byte("Reset at {{.SiteName}}, {{.Username}}")},
+	}, discard(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := out.Last()
+	if !ok {
+		t.Fatal("nothing sent")
+	}
+	if want := "Reset at Example, alice"; m.Subject != want {
+		t.Errorf("Subject = %q, want %q", m.Subject, want)
+	}
+	if !strings.Contains(m.Text, resetData.ResetURL) {
+		t.Errorf("text body is not the default one:\n%s", m.Text)
+	}
+}
+
 // TestSendOutlivesTheRequest: the send runs after the request's context
 // is cancelled.
 func TestSendOutlivesTheRequest(t *testing.T) {
@@ -126,7 +157,7 @@ func TestSendOutlivesTheRequest(t *testing.T) {
 		<-release
 		return out.Send(ctx, m)
 	})
-	s := mail.New(gated, templates(t), discard(), nil)
+	s := newSender(t, gated, discard(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := s.Send(ctx, emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
 		t.Fatal(err)
@@ -151,7 +182,7 @@ func TestRenderErrorIsSynchronous(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	s := mail.New(mailer, templates(t), discard(), func(context.Context, emails.Message, error) {
+	s := newSender(t, mailer, discard(), func(context.Context, emails.Message, error) {
 		t.Error("onError called for a rendering error")
 	})
 	tests := []struct {
@@ -160,7 +191,7 @@ func TestRenderErrorIsSynchronous(t *testing.T) {
 		data any
 		is   error
 	}{
-		{"unknown template", "nope", resetData, emails.ErrUnknownTemplate},
+		{"unknown template", "nope", resetData, mail.ErrUnknownTemplate},
 		{"wrong data", emails.TemplatePasswordReset, map[string]string{}, nil},
 		{"nil data", emails.TemplateEmailConfirmation, nil, nil},
 	}
@@ -191,7 +222,7 @@ func TestSendErrorHook(t *testing.T) {
 	}
 	reports := make(chan report, 1)
 	log := &logBuffer{}
-	s := mail.New(failing, templates(t), slog.New(slog.NewTextHandler(log, nil)), func(ctx context.Context, m emails.Message, err error) {
+	s := newSender(t, failing, slog.New(slog.NewTextHandler(log, nil)), func(ctx context.Context, m emails.Message, err error) {
 		if ctx.Err() != nil {
 			t.Errorf("hook context already done: %v", ctx.Err())
 		}
@@ -219,7 +250,7 @@ func TestSendErrorHook(t *testing.T) {
 	}
 
 	// Without a hook a failure is only logged.
-	quiet := mail.New(failing, templates(t), discard(), nil)
+	quiet := newSender(t, failing, discard(), nil)
 	if err := quiet.Send(context.Background(), emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +275,7 @@ func TestShutdownWaits(t *testing.T) {
 		mu.Unlock()
 		return nil
 	})
-	s := mail.New(blocking, templates(t), discard(), nil)
+	s := newSender(t, blocking, discard(), nil)
 
 	// Nothing in flight: at once.
 	if err := s.Shutdown(context.Background()); err != nil {

@@ -93,13 +93,12 @@ func setup(t *testing.T, db *gorm.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := emails.NewTemplates(nil)
+	out := &emails.Outbox{}
+	rec := &recorder{}
+	sender, err := mail.New(out, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &emails.Outbox{}
-	rec := &recorder{}
-	sender := mail.New(out, tpl, slog.New(slog.DiscardHandler), nil)
 	t.Cleanup(func() { _ = sender.Shutdown(context.Background()) })
 	return &env{db: db, out: out, rec: rec, p: &passwords.Passwords[member]{
 		DB: db, Users: us, Hasher: cheap,

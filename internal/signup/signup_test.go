@@ -128,7 +128,7 @@ func setup(t *testing.T, db *gorm.DB, checks ...login.Check[member]) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := emails.NewTemplates(nil)
+	sender, err := mail.New(&emails.Outbox{}, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func setup(t *testing.T, db *gorm.DB, checks ...login.Check[member]) *env {
 			DB: db, Users: us, Hasher: cheap, Keys: keys,
 			Validators: []password.Validator{password.MinimumLength{Min: 8}, password.NumericPassword{}},
 			Resets:     resets.Tokens{Key: []byte("k"), Timeout: time.Hour, Now: clk.Now},
-			Mail:       mail.New(&emails.Outbox{}, tpl, slog.New(slog.DiscardHandler), nil),
+			Mail:       sender,
 			Hooks:      h,
 		},
 		Login:            &login.Pipeline[member]{DB: db, Users: us, Checks: checks, Issuer: login.TokenIssuer[member]{Keys: keys}, Hooks: h},
