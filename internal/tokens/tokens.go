@@ -68,18 +68,19 @@ func (s *GORMStore) Create(ctx context.Context, userID uint, expiresAt time.Time
 
 // User returns the user ID of key.
 func (s *GORMStore) User(ctx context.Context, key string) (uint, error) {
-	var rows []models.Token
-	err := dbx.DB(ctx, s.db).Where("digest = ?", secret.Digest(key)).Limit(1).Find(&rows).Error
-	if err != nil {
-		return 0, fmt.Errorf("restauth: look up token: %w", err)
+	var row models.Token
+	// Find into a struct with a limit: a miss is no error (nothing logged).
+	res := dbx.DB(ctx, s.db).Where("digest = ?", secret.Digest(key)).Limit(1).Find(&row)
+	if res.Error != nil {
+		return 0, fmt.Errorf("restauth: look up token: %w", res.Error)
 	}
-	if len(rows) == 0 {
+	if res.RowsAffected == 0 {
 		return 0, ErrNotFound
 	}
-	if e := rows[0].ExpiresAt; e != nil && !s.now().Before(*e) {
+	if e := row.ExpiresAt; e != nil && !s.now().Before(*e) {
 		return 0, ErrNotFound
 	}
-	return rows[0].UserID, nil
+	return row.UserID, nil
 }
 
 // Delete revokes key.

@@ -61,15 +61,17 @@ func (s *Users[U]) Table() string { return s.schema.Table }
 func (s *Users[U]) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 func (s *Users[U]) take(ctx context.Context, q string, args ...any) (*U, error) {
-	var rows []U
-	// Find with a limit: a miss is not an error (nothing logged).
-	if err := dbx.DB(ctx, s.db).Where(q, args...).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("restauth: load user: %w", err)
+	u := new(U)
+	// Find into a struct with a limit: a miss is no error (nothing logged)
+	// and no slice is allocated.
+	res := dbx.DB(ctx, s.db).Where(q, args...).Limit(1).Find(u)
+	if res.Error != nil {
+		return nil, fmt.Errorf("restauth: load user: %w", res.Error)
 	}
-	if len(rows) == 0 {
+	if res.RowsAffected == 0 {
 		return nil, nil
 	}
-	return &rows[0], nil
+	return u, nil
 }
 
 // ByID loads a user; (nil, nil) when there is none.
