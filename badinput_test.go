@@ -1,17 +1,14 @@
 package restauth_test
 
 import (
-	"crypto/pbkdf2"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
 	"gorm.io/gorm"
 
+	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/models"
 )
@@ -74,29 +71,39 @@ type bad struct {
 	code        int    // 0: any 4xx
 	detail      string // expected detail prefix, if any
 	fieldsOnly  bool   // needs an endpoint that reads fields
-	validOnUser bool   // a valid request for user/ (DRF accepts it)
+	// badRefresh: the refresh field itself is malformed, so even JWT
+	// logout/, which reads nothing else, refuses it.
+	badRefresh bool
+	// okOnPatch, okOnPut: a valid request for user/ (DRF accepts it:
+	// numbers are their text, other keys are ignored).
+	okOnPatch, okOnPut bool
+	// echo: what user/ then answers for the fields it changed (they are
+	// restored afterwards).
+	echo map[string]any
 }
 
 // badCases are sent to every endpoint that reads a body.
 var badCases = []bad{
-	{"malformed JSON", "application/json", `{"username": "alice",`, 400, "JSON parse error - ", false, false},
-	{"trailing garbage", "application/json", `{"username": "alice"} x`, 400, "JSON parse error - ", false, false},
-	{"wrong content type", "text/plain", `username=alice`, 415, `Unsupported media type "text/plain" in request.`, false, false},
-	{"xml", "application/xml", `<a/>`, 415, `Unsupported media type "application/xml" in request.`, false, false},
-	{"2 MiB body", "application/json", big, 413, "Request body too large.", false, false},
-	{"top-level array", "application/json", `[1,2]`, 400, "", false, false},
-	{"top-level string", "application/json", `"alice"`, 400, "", false, false},
-	{"NUL bytes", "application/json", `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","refresh":"r\u0000","first_name":"\u0000","password1":"\u0000","password2":"x","key":"\u0000"}`, 400, "", true, false},
-	{"10 kB username", "application/json", `{"username":"` + long + `","password":"` + goodPass + `","email":"` + long + `@x.io"}`, 0, "", true, false},
-	{"numbers for strings", "application/json", `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3,"password1":1,"password2":2,"key":7}`, 0, "", true, true},
-	{"objects and bools for strings", "application/json", `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"refresh":[],"first_name":true,"password1":[],"password2":{},"key":true}`, 400, "", true, false},
-	{"nulls", "application/json", `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"refresh":null,"first_name":null,"password1":null,"password2":null,"key":null}`, 400, "", true, false},
-	{"keys in other letter case", "application/json", `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x","Password1":"x","KEY":"k"}`, 400, "", true, true},
-	{"unknown fields only", "application/json", `{"is_staff":true,"is_superuser":true,"pk":7}`, 400, "", true, true},
-	{"invalid UTF-8 in a form", "application/x-www-form-urlencoded", "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff&password1=%ff&password2=%ff&key=%ff", 400, "", true, false},
+	{name: "malformed JSON", contentType: "application/json", body: `{"username": "alice",`, code: 400, detail: "JSON parse error - "},
+	{name: "trailing garbage", contentType: "application/json", body: `{"username": "alice"} x`, code: 400, detail: "JSON parse error - "},
+	{name: "wrong content type", contentType: "text/plain", body: `username=alice`, code: 415, detail: `Unsupported media type "text/plain" in request.`},
+	{name: "xml", contentType: "application/xml", body: `<a/>`, code: 415, detail: `Unsupported media type "application/xml" in request.`},
+	{name: "2 MiB body", contentType: "application/json", body: big, code: 413, detail: "Request body too large."},
+	{name: "top-level array", contentType: "application/json", body: `[1,2]`, code: 400},
+	{name: "top-level string", contentType: "application/json", body: `"alice"`, code: 400},
+	{name: "NUL bytes", contentType: "application/json", body: `{"username":"al\u0000ice","email":"a\u0000@x.io","password":"p\u0000w","new_password1":"a\u0000","new_password2":"a\u0000","uid":"M\u0000Q","token":"\u0000","refresh":"r\u0000","first_name":"\u0000","password1":"\u0000","password2":"x","key":"\u0000"}`, code: 400, fieldsOnly: true, badRefresh: true},
+	{name: "10 kB username", contentType: "application/json", body: `{"username":"` + long + `","password":"` + goodPass + `","email":"` + long + `@x.io"}`, fieldsOnly: true},
+	{name: "numbers for strings", contentType: "application/json", body: `{"username":123,"email":5,"password":456,"new_password1":1,"new_password2":2,"uid":1,"token":2,"first_name":3,"password1":1,"password2":2,"key":7}`, fieldsOnly: true,
+		okOnPatch: true, okOnPut: true, echo: map[string]any{"username": "123", "first_name": "3"}},
+	{name: "objects and bools for strings", contentType: "application/json", body: `{"username":{"$ne":""},"email":true,"password":["x"],"new_password1":{},"new_password2":false,"uid":[],"token":{},"refresh":[],"first_name":true,"password1":[],"password2":{},"key":true}`, code: 400, fieldsOnly: true, badRefresh: true},
+	{name: "nulls", contentType: "application/json", body: `{"username":null,"email":null,"password":null,"new_password1":null,"new_password2":null,"uid":null,"token":null,"refresh":null,"first_name":null,"password1":null,"password2":null,"key":null}`, code: 400, fieldsOnly: true, badRefresh: true},
+	{name: "keys in other letter case", contentType: "application/json", body: `{"USERNAME":"alice","Password":"` + goodPass + `","Email":"alice@example.com","New_Password1":"x","NEW_PASSWORD2":"x","UID":"MQ","Token":"t","Username":"x","Password1":"x","KEY":"k"}`, code: 400, fieldsOnly: true, okOnPatch: true},
+	{name: "unknown fields only", contentType: "application/json", body: `{"is_staff":true,"is_superuser":true,"pk":7}`, code: 400, fieldsOnly: true, okOnPatch: true},
+	{name: "invalid UTF-8 in a form", contentType: "application/x-www-form-urlencoded", body: "username=%ff%fe&password=%ff&email=%ff&new_password1=%ff&new_password2=%ff&uid=%ff&token=%ff&first_name=%ff&password1=%ff&password2=%ff&key=%ff", code: 400, fieldsOnly: true},
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	cases := badCases
 	type endpoint struct {
 		method, path string
@@ -117,29 +124,35 @@ func TestBadInput(t *testing.T) {
 		{"PATCH", "/rest-auth/user/", true, true, true},
 	}
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		t.Parallel()
 		e := newEnv(t, db, nil)
 		e.user("alice", "alice@example.com")
 		key := e.login("alice", goodPass)
+		// The subtests run one after the other: each compares snapshots
+		// of the whole database.
 		for _, ep := range endpoints {
 			for _, tc := range cases {
 				if tc.fieldsOnly && !ep.reads {
 					continue
 				}
 				t.Run(fmt.Sprintf("%s %s/%s", ep.method, ep.path, tc.name), func(t *testing.T) {
+					e := e.on(t)
 					before := e.snapshot()
 					hdr := []string{"Content-Type", tc.contentType}
 					if ep.authed {
 						hdr = append(hdr, tokenHeader(key)...)
 					}
 					r := e.do(ep.method, ep.path, tc.body, hdr...)
-					if ep.user && tc.validOnUser && (ep.method == "PATCH" || tc.name == "numbers for strings") {
+					if ep.user && (ep.method == "PATCH" && tc.okOnPatch || ep.method == "PUT" && tc.okOnPut) {
 						// DRF accepts these: numbers are their text, other
 						// keys are ignored. Nothing but the named fields moves.
 						expect(t, r, 200)
-						if tc.name == "numbers for strings" {
-							if r.Body["username"] != "123" || r.Body["first_name"] != "3" {
-								t.Fatalf("numbers not taken as text: %s", r.Raw)
+						for k, v := range tc.echo {
+							if r.Body[k] != v {
+								t.Fatalf("%s = %v, want %v (numbers taken as text): %s", k, r.Body[k], v, r.Raw)
 							}
+						}
+						if tc.echo != nil {
 							e.do("PATCH", ep.path, map[string]any{"username": "alice", "first_name": ""}, tokenHeader(key)...)
 						}
 						if after := e.snapshot(); after != before {
@@ -187,36 +200,61 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// djangoPBKDF2 builds a hash the way Django's PBKDF2PasswordHasher does:
-// pbkdf2_sha256$<iterations>$<salt>$<base64(sha256 PBKDF2, 32 bytes)>.
-func djangoPBKDF2(t *testing.T, pw, salt string, iterations int) string {
-	dk, err := pbkdf2.Key(sha256.New, pw, []byte(salt), iterations, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("pbkdf2_sha256$%d$%s$%s", iterations, salt, base64.StdEncoding.EncodeToString(dk))
-}
-
-func TestDjangoHashLogsInAndIsRehashed(t *testing.T) {
+func TestJWTBadInput(t *testing.T) {
+	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
-		e := newEnv(t, db, nil)
-		imported := &Customer{User: models.User{Username: "legacy", Email: "legacy@example.com", IsActive: true,
-			Password: djangoPBKDF2(t, "django-era-pass", "Yp8Q3cFzVb2n", 870000)}}
-		if err := db.Create(imported).Error; err != nil {
-			t.Fatal(err)
+		t.Parallel()
+		e := jwtEnv(t, db, func(c *restauth.Config) { c.JWT.RotateRefreshTokens = true })
+		e.user("alice", "alice@example.com")
+		live := e.loginJWT("alice")
+		rows := func(t *testing.T) string {
+			t.Helper()
+			var out, bl []map[string]any
+			if err := e.db.Model(&models.OutstandingToken{}).Order("id").Find(&out).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := e.db.Model(&models.BlacklistedToken{}).Order("id").Find(&bl).Error; err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal([]any{out, bl})
+			return string(b)
 		}
-		expectField(t, e.do("POST", "/rest-auth/login/", map[string]any{"username": "legacy", "password": "wrong-pass"}),
-			"non_field_errors", "Unable to log in with provided credentials.")
-		if !strings.HasPrefix(e.reload(imported.ID).Password, "pbkdf2_sha256$") {
-			t.Fatal("a failed login re-hashed the password")
+		endpoints := []struct {
+			path string
+			// onlyRefresh: the endpoint reads no field but refresh, and
+			// is idempotent: bad other fields log out (nothing) with 200.
+			onlyRefresh bool
+		}{
+			{"/rest-auth/token/refresh/", false},
+			{"/rest-auth/token/verify/", false},
+			{"/rest-auth/logout/", true},
 		}
-		e.login("legacy", "django-era-pass")
-		h := e.reload(imported.ID).Password
-		if !strings.HasPrefix(h, "argon2$argon2id$v=19$m=19456,t=2,p=1$") {
-			t.Fatalf("hash after login %q, want Argon2id", h)
+		// The subtests run one after the other: each compares snapshots
+		// of the refresh-token tables.
+		for _, ep := range endpoints {
+			for _, tc := range badCases {
+				t.Run(ep.path+"/"+tc.name, func(t *testing.T) {
+					e := e.on(t)
+					before := rows(t)
+					r := e.do("POST", ep.path, tc.body, "Content-Type", tc.contentType)
+					if ep.onlyRefresh && tc.fieldsOnly && !tc.badRefresh {
+						expectDetail(t, r, 200, "Successfully logged out.")
+					} else {
+						if r.Code < 400 || r.Code > 499 {
+							t.Fatalf("status %d, want 4xx; body %s", r.Code, r.Raw)
+						}
+						if tc.code == 413 || tc.code == 415 || (tc.code == 400 && tc.detail != "") {
+							expect(t, r, tc.code)
+						}
+						checkShape(t, r)
+					}
+					if after := rows(t); after != before {
+						t.Fatalf("refresh-token rows changed:\nbefore %s\nafter  %s", before, after)
+					}
+				})
+			}
 		}
-		e.login("legacy", "django-era-pass") // the new hash works
+		// The live session survived all of it.
+		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": live.str("refresh")}), 200)
 	})
 }
-
-var _ = reflect.DeepEqual

@@ -3,6 +3,7 @@ package restauth_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +22,9 @@ import (
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/models"
+	"github.com/restauth/restauth/password"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -57,6 +61,23 @@ const (
 	goodPass   = "Tr1cky-Sunflower-42"
 )
 
+// cheapHasher is a real Argon2id at the smallest cost its bounds allow
+// (8 KiB, one pass). newEnv uses it unless a test sets its own hasher, so
+// only the tests about hashing pay for password.Default() (19 MiB, two
+// passes, also hashed once per plugin for the login timing equaliser).
+var cheapHasher = password.Argon2id{Memory: 8, Time: 1, Threads: 1}
+
+// envMigrated holds, per test database, the tables AutoMigrate made there:
+// a further plugin on the same database skips a migration it would not
+// change (on PostgreSQL a repeated one costs 100 ms of introspection).
+// TestAutoMigrateTwice runs it again on purpose. Keys are *gorm.DB.
+var envMigrated sync.Map
+
+const (
+	migratedTokens = 1 // the user, token and email tables
+	migratedJWT    = 2 // those and the refresh-token tables
+)
+
 type env struct {
 	t     testing.TB
 	db    *gorm.DB
@@ -66,10 +87,19 @@ type env struct {
 	clock *clock
 }
 
+// on returns a copy of e that reports to t: parallel subtests sharing one
+// env must fail themselves, not the parent whose function has returned.
+func (e *env) on(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newEnv builds a plugin on db with test defaults, mounted at /rest-auth,
-// plus an app route /api/me behind RequireAuth.
+// newEnv builds a plugin on db with test defaults (cheapHasher unless
+// mutate sets a hasher), mounted at /rest-auth, plus an app route /api/me
+// behind RequireAuth.
 func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...restauth.Option[Customer]) *env {
 	t.Helper()
 	e := &env{t: t, db: db, out: &emails.Outbox{}, clock: newClock()}
@@ -83,12 +113,22 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	if cfg.Password.Hasher == nil {
+		cfg.Password.Hasher = cheapHasher
+	}
 	auth, err := restauth.New[Customer](db, cfg, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	if err := auth.AutoMigrate(); err != nil {
-		t.Fatalf("AutoMigrate: %v", err)
+	level := migratedTokens
+	if cfg.JWT.Enabled {
+		level = migratedJWT
+	}
+	if done, _ := envMigrated.Load(db); done == nil || done.(int) < level {
+		if err := auth.AutoMigrate(); err != nil {
+			t.Fatalf("AutoMigrate: %v", err)
+		}
+		envMigrated.Store(db, level)
 	}
 	e.auth = auth
 	e.r = gin.New()
@@ -100,6 +140,35 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 			return
 		}
 		c.JSON(200, gin.H{"username": u.Username, "company_name": u.CompanyName})
+	})
+	return e
+}
+
+// jwtEnv is newEnv in JWT mode, with an unsafe app route for CSRF tests
+// and a route that reads only the claims.
+func jwtEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...restauth.Option[Customer]) *env {
+	t.Helper()
+	e := newEnv(t, db, func(c *restauth.Config) {
+		c.JWT.Enabled = true
+		if mutate != nil {
+			mutate(c)
+		}
+	}, opts...)
+	e.r.POST("/api/action", e.auth.RequireAuth(), func(c *gin.Context) {
+		u, ok := restauth.CurrentUser[Customer](c)
+		if !ok {
+			c.JSON(500, gin.H{"detail": "no user"})
+			return
+		}
+		c.JSON(200, gin.H{"username": u.Username})
+	})
+	e.r.GET("/api/claims", e.auth.RequireAuth(), func(c *gin.Context) {
+		cl, ok := restauth.CurrentClaims(c)
+		if !ok {
+			c.JSON(500, gin.H{"detail": "no claims"})
+			return
+		}
+		c.JSON(200, cl)
 	})
 	return e
 }
@@ -126,6 +195,12 @@ type resp struct {
 // application/json when there is a body.
 func (e *env) do(method, path string, body any, hdr ...string) resp {
 	e.t.Helper()
+	return e.doCtx(context.Background(), method, path, body, hdr...)
+}
+
+// doCtx is do with a request context (which reaches GORM's callbacks).
+func (e *env) doCtx(ctx context.Context, method, path string, body any, hdr ...string) resp {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -140,7 +215,7 @@ func (e *env) do(method, path string, body any, hdr ...string) resp {
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req := httptest.NewRequest(method, path, rd)
+	req := httptest.NewRequestWithContext(ctx, method, path, rd)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -158,7 +233,34 @@ func (e *env) do(method, path string, body any, hdr ...string) resp {
 	return out
 }
 
+type rawResp struct {
+	Code   int
+	Body   string
+	Header http.Header
+}
+
+// raw sends a bodiless request and keeps the answer as text.
+func (e *env) raw(method, path string) rawResp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, path, nil)
+	w := newRecorder()
+	e.r.ServeHTTP(w, req)
+	return rawResp{w.Code, w.Body.String(), w.Header()}
+}
+
+// rawAuth is raw with a token key.
+func (e *env) rawAuth(method, path, key string) rawResp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Token "+key)
+	w := newRecorder()
+	e.r.ServeHTTP(w, req)
+	return rawResp{w.Code, w.Body.String(), w.Header()}
+}
+
 func tokenHeader(key string) []string { return []string{"Authorization", "Token " + key} }
+
+func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 var keyRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
@@ -176,6 +278,16 @@ func (e *env) login(username, pw string) string {
 	return key
 }
 
+// loginJWT logs in and returns the 200 body.
+func (e *env) loginJWT(username string) resp {
+	e.t.Helper()
+	r := e.do("POST", "/rest-auth/login/", map[string]any{"username": username, "password": goodPass})
+	if r.Code != 200 {
+		e.t.Fatalf("login %s: %d %s", username, r.Code, r.Raw)
+	}
+	return r
+}
+
 // field returns the messages under key of a 400 body.
 func (r resp) field(key string) []string {
 	v, ok := r.Body[key].([]any)
@@ -190,6 +302,10 @@ func (r resp) field(key string) []string {
 }
 
 func (r resp) detail() string { s, _ := r.Body["detail"].(string); return s }
+
+func (r resp) detailKey() string { s, _ := r.Body["key"].(string); return s }
+
+func (r resp) str(key string) string { s, _ := r.Body[key].(string); return s }
 
 func expect(t testing.TB, r resp, code int) {
 	t.Helper()
@@ -215,6 +331,17 @@ func expectDetail(t testing.TB, r resp, code int, msg string) {
 	}
 }
 
+func expectTokenInvalid(t testing.TB, r resp, detail string) {
+	t.Helper()
+	expectDetail(t, r, 401, detail)
+	if r.Body["code"] != "token_not_valid" {
+		t.Fatalf("code %v, want token_not_valid: %s", r.Body["code"], r.Raw)
+	}
+	if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
+		t.Fatalf("WWW-Authenticate %q", got)
+	}
+}
+
 // count returns the number of rows of model.
 func (e *env) count(model any) int64 {
 	e.t.Helper()
@@ -234,6 +361,129 @@ func (e *env) reload(id uint) Customer {
 	}
 	return u
 }
+
+// payload decodes a JWT's claims without verifying it.
+func payload(t testing.TB, tok string) map[string]any { return segment(t, tok, 1) }
+
+// header decodes a JWT's header.
+func header(t testing.TB, tok string) map[string]any { return segment(t, tok, 0) }
+
+func segment(t testing.TB, tok string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+var jtiRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// setCookies returns the response's Set-Cookie lines by cookie name.
+func setCookies(r resp) map[string]string {
+	out := map[string]string{}
+	for _, line := range r.Header.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(line, "=")
+		out[name] = line
+	}
+	return out
+}
+
+func cookieValue(line string) string {
+	v, _, _ := strings.Cut(line, ";")
+	_, v, _ = strings.Cut(v, "=")
+	return v
+}
+
+func signup(name, email string) map[string]any {
+	return map[string]any{"username": name, "email": email, "password1": goodPass, "password2": goodPass}
+}
+
+var confirmLinkRe = regexp.MustCompile(regexp.QuoteMeta(siteURL) + `/rest-auth/registration/account-confirm-email/([0-9a-f]{32}-[0-9a-f]{64})/`)
+
+// confirmKey waits for exactly one confirmation email to `to` and returns
+// its key.
+func (e *env) confirmKey(to string) string {
+	e.t.Helper()
+	e.auth.Shutdown(context.Background())
+	msgs := e.out.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != to {
+		e.t.Fatalf("want one email to %s, have %d: %+v", to, len(msgs), msgs)
+	}
+	m := confirmLinkRe.FindStringSubmatch(msgs[0].Text)
+	if m == nil || !strings.Contains(msgs[0].HTML, m[0]) {
+		e.t.Fatalf("no confirmation link in:\n%s", msgs[0].Text)
+	}
+	e.out.Reset()
+	return m[1]
+}
+
+var resetLinkRe = regexp.MustCompile(regexp.QuoteMeta(siteURL) + `/password/reset/confirm/([A-Za-z0-9_-]+)/([0-9a-z]+-[0-9a-f]{64})/`)
+
+// resetLink waits for the one reset email and returns its uid and token.
+func (e *env) resetLink(to string) (uid, token string) {
+	e.t.Helper()
+	e.auth.Shutdown(context.Background())
+	m, ok := e.out.Last()
+	if !ok || e.out.Len() != 1 {
+		e.t.Fatalf("want 1 email, have %d", e.out.Len())
+	}
+	if len(m.To) != 1 || m.To[0] != to {
+		e.t.Fatalf("email to %v, want %s", m.To, to)
+	}
+	mt := resetLinkRe.FindStringSubmatch(m.Text)
+	if mt == nil || !strings.Contains(m.HTML, mt[0]) {
+		e.t.Fatalf("no reset link in the email text/HTML:\n%s", m.Text)
+	}
+	e.out.Reset()
+	return mt[1], mt[2]
+}
+
+// customerSerializer is the seed's UserProfile FAQ case: user/ reads and
+// writes company_name besides the default fields.
+type customerSerializer struct {
+	handlers.DefaultUserSerializer[Customer]
+}
+
+type customerDetails struct {
+	PK          uint   `json:"pk"`
+	Username    string `json:"username"`
+	Email       string `json:"email"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	CompanyName string `json:"company_name"`
+}
+
+func (s customerSerializer) Represent(u *Customer) any {
+	d := s.Details(u)
+	return customerDetails{d.PK, d.Username, d.Email, d.FirstName, d.LastName, u.CompanyName}
+}
+
+func (s customerSerializer) Update(ctx context.Context, u *Customer, in *handlers.Input, partial bool) error {
+	var extra struct {
+		CompanyName *string `json:"company_name" binding:"max=100"`
+	}
+	err := handlers.JoinFieldErrors(s.DefaultUserSerializer.Update(ctx, u, in, partial), in.Bind(&extra, partial))
+	if err != nil {
+		return err
+	}
+	if extra.CompanyName != nil {
+		u.CompanyName = *extra.CompanyName
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -49,19 +50,14 @@ func PostgresURL(t testing.TB) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	admin, err := adminDB(dsn)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		if sqlDB, err := admin.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
+	t.Cleanup(func() { _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error })
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("parse %s: %v", EnvPostgres, err)
@@ -70,6 +66,35 @@ func PostgresURL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// admins holds one connection pool per PostgreSQL URL for creating and
+// dropping schemas, shared by the tests of a package (opening a pool
+// costs a connection and a query, about 20 ms). They live as long as
+// the test binary.
+var admins struct {
+	sync.Mutex
+	byDSN map[string]*gorm.DB
+}
+
+func adminDB(dsn string) (*gorm.DB, error) {
+	admins.Lock()
+	defer admins.Unlock()
+	if db, ok := admins.byDSN[dsn]; ok {
+		return db, nil
+	}
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.SetMaxIdleConns(4)
+	}
+	if admins.byDSN == nil {
+		admins.byDSN = map[string]*gorm.DB{}
+	}
+	admins.byDSN[dsn] = db
+	return db, nil
 }
 
 // Postgres opens a fresh schema (see PostgresURL). Without
