@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/confirm"
@@ -190,30 +188,23 @@ func checkUserType[U any]() error {
 	return nil
 }
 
-var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-
 // AutoMigrate creates or updates every table restauth uses (the app's user
 // table included) and the case-insensitive unique indexes on username and
 // (non-empty) email, on SQLite and PostgreSQL.
 func (p *Plugin[U]) AutoMigrate() error {
-	tables := []any{new(U), &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{}}
+	ctx := context.Background()
+	if err := p.api.Users.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := p.api.Signup.Confirmations.Migrate(ctx); err != nil {
+		return err
+	}
+	tables := []any{&models.Token{}}
 	if p.cfg.JWT.Enabled {
 		tables = append(tables, &models.OutstandingToken{}, &models.BlacklistedToken{})
 	}
 	if err := p.db.AutoMigrate(tables...); err != nil {
 		return fmt.Errorf("restauth: migrate: %w", err)
-	}
-	table := p.api.Users.Table()
-	name := strings.ToLower(identRe.ReplaceAllString(table, "_"))
-	for _, ix := range []struct{ name, table, expr string }{
-		{name + "_username_ci", table, "(lower(username))"},
-		{name + "_email_ci", table, "(lower(email)) WHERE email <> ''"},
-		{"restauth_email_addresses_email_ci", models.EmailAddress{}.TableName(), "(lower(email))"},
-	} {
-		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? " + ix.expr
-		if err := p.db.Exec(sql, clause.Table{Name: ix.table}).Error; err != nil {
-			return fmt.Errorf("restauth: migrate: index %s: %w", ix.name, err)
-		}
 	}
 	return nil
 }

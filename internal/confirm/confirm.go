@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/internal/dbx"
 	"github.com/restauth/restauth/internal/secret"
@@ -37,6 +38,21 @@ type Confirmations struct {
 }
 
 func (c *Confirmations) now() time.Time { return c.Now().UTC() }
+
+// Migrate creates or updates the address and confirmation tables and the
+// case-insensitive unique index on addresses.
+func (c *Confirmations) Migrate(ctx context.Context) error {
+	db := dbx.DB(ctx, c.DB)
+	if err := db.AutoMigrate(&models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
+		return fmt.Errorf("restauth: migrate addresses: %w", err)
+	}
+	err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS restauth_email_addresses_email_ci ON ? (lower(email))",
+		clause.Table{Name: models.EmailAddress{}.TableName()}).Error
+	if err != nil {
+		return fmt.Errorf("restauth: migrate: index restauth_email_addresses_email_ci: %w", err)
+	}
+	return nil
+}
 
 // AddAddress stores addr (UserID, Email and its Primary and Verified
 // flags) and returns its ID.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/dberr"
@@ -39,17 +38,12 @@ const (
 
 func setup(t *testing.T, db *gorm.DB) (*confirm.Confirmations, *clock) {
 	t.Helper()
-	if err := db.AutoMigrate(&models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
-		t.Fatal(err)
-	}
-	// As Plugin.AutoMigrate makes it.
-	err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS restauth_email_addresses_email_ci ON ? (lower(email))",
-		clause.Table{Name: models.EmailAddress{}.TableName()}).Error
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{t: t0}
-	return &confirm.Confirmations{DB: db, Unique: dberr.UniqueViolation, Expire: expire, Cooldown: cooldown, Now: clk.Now}, clk
+	c := &confirm.Confirmations{DB: db, Unique: dberr.UniqueViolation, Expire: expire, Cooldown: cooldown, Now: clk.Now}
+	if err := c.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c, clk
 }
 
 func add(t *testing.T, c *confirm.Confirmations, user uint, email string, primary, verified bool) uint {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/dberr"
@@ -44,18 +43,17 @@ var cheap = password.PBKDF2{Iterations: 1}
 
 func migrate(t testing.TB, db *gorm.DB) {
 	t.Helper()
-	err := db.AutoMigrate(&member{}, &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{},
+	err := db.AutoMigrate(&models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{},
 		&models.OutstandingToken{}, &models.BlacklistedToken{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ix := range []struct{ name, table, expr string }{
-		{"members_username_ci", "members", "(lower(username))"},
-		{"members_email_ci", "members", "(lower(email)) WHERE email <> ''"},
-	} {
-		if err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS "+ix.name+" ON ? "+ix.expr, clause.Table{Name: ix.table}).Error; err != nil {
-			t.Fatal(err)
-		}
+	us, err := users.New[member](db, now, dberr.UniqueViolation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := us.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/confirm"
@@ -55,18 +54,19 @@ const cooldown = 3 * time.Minute
 // Plugin.AutoMigrate does.
 func migrate(t testing.TB, db *gorm.DB) {
 	t.Helper()
-	err := db.AutoMigrate(&member{}, &models.Token{}, &models.EmailAddress{}, &models.EmailConfirmation{})
+	if err := db.AutoMigrate(&models.Token{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	us, err := users.New[member](db, time.Now, dberr.UniqueViolation)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ix := range []struct{ name, table, expr string }{
-		{"members_username_ci", "members", "(lower(username))"},
-		{"members_email_ci", "members", "(lower(email)) WHERE email <> ''"},
-		{"restauth_email_addresses_email_ci", models.EmailAddress{}.TableName(), "(lower(email))"},
-	} {
-		if err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS "+ix.name+" ON ? "+ix.expr, clause.Table{Name: ix.table}).Error; err != nil {
-			t.Fatal(err)
-		}
+	if err := us.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&confirm.Confirmations{DB: db}).Migrate(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

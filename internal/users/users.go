@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/restauth/restauth/internal/dbx"
@@ -55,6 +56,31 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 
 // Table returns the user table's name.
 func (s *Users[U]) Table() string { return s.schema.Table }
+
+var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
+// Migrate creates or updates the user table and its case-insensitive
+// unique indexes on username and (non-empty) email, named
+// <table>_username_ci and <table>_email_ci (the names Create's error
+// mapping knows).
+func (s *Users[U]) Migrate(ctx context.Context) error {
+	db := dbx.DB(ctx, s.db)
+	if err := db.AutoMigrate(new(U)); err != nil {
+		return fmt.Errorf("restauth: migrate users: %w", err)
+	}
+	table := s.Table()
+	name := strings.ToLower(identRe.ReplaceAllString(table, "_"))
+	for _, ix := range []struct{ name, expr string }{
+		{name + "_username_ci", "(lower(username))"},
+		{name + "_email_ci", "(lower(email)) WHERE email <> ''"},
+	} {
+		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? " + ix.expr
+		if err := db.Exec(sql, clause.Table{Name: table}).Error; err != nil {
+			return fmt.Errorf("restauth: migrate: index %s: %w", ix.name, err)
+		}
+	}
+	return nil
+}
 
 // Now returns the clock's current time in UTC, to the microsecond (what
 // both databases store).

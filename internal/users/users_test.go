@@ -43,17 +43,15 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 // way Plugin.AutoMigrate does.
 func migrate(t testing.TB, db *gorm.DB) {
 	t.Helper()
-	if err := db.AutoMigrate(&member{}, &models.EmailAddress{}); err != nil {
+	if err := db.AutoMigrate(&models.EmailAddress{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, ix := range []struct{ name, table, expr string }{
-		{"members_username_ci", "members", "(lower(username))"},
-		{"members_email_ci", "members", "(lower(email)) WHERE email <> ''"},
-	} {
-		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? " + ix.expr
-		if err := db.Exec(sql, clause.Table{Name: ix.table}).Error; err != nil {
-			t.Fatal(err)
-		}
+	us, err := users.New[member](db, time.Now, dberr.UniqueViolation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := us.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
 
