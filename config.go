@@ -27,7 +27,7 @@ const (
 
 // Config configures a Plugin. It holds the settings every feature shares
 // and one nested struct per feature (Password, Token, JWT, Registration,
-// PasswordReset, PasswordChange, Logout), each in its own file. The zero
+// PasswordReset, PasswordChange, Logout, Social), each in its own file. The zero
 // value of every field but SecretKey means "the default" (given on each
 // field); New fills the defaults, each feature's in its own withDefaults,
 // and names the full path of a bad field in its error
@@ -86,6 +86,8 @@ type Config struct {
 	PasswordChange PasswordChangeConfig
 	// Logout configures logout/.
 	Logout LogoutConfig
+	// Social configures social login (package socialauth).
+	Social SocialConfig
 }
 
 // Bool returns a pointer to b, for the *bool fields of Config whose nil
@@ -155,6 +157,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	if err := c.PasswordReset.withDefaults(c.SiteURL); err != nil {
+		return c, err
+	}
+	if err := c.Social.withDefaults(); err != nil {
 		return c, err
 	}
 	return c, nil

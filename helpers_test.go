@@ -73,9 +73,11 @@ var cheapHasher = password.Argon2id{Memory: 8, Time: 1, Threads: 1}
 // TestAutoMigrateTwice runs it again on purpose. Keys are *gorm.DB.
 var envMigrated sync.Map
 
+// Migration levels, as bits.
 const (
 	migratedTokens = 1 // the user, token and email tables
-	migratedJWT    = 2 // those and the refresh-token tables
+	migratedJWT    = 2 // the refresh-token tables
+	migratedSocial = 4 // the social tables
 )
 
 type env struct {
@@ -122,13 +124,30 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 	}
 	level := migratedTokens
 	if cfg.JWT.Enabled {
-		level = migratedJWT
+		level |= migratedJWT
 	}
-	if done, _ := envMigrated.Load(db); done == nil || done.(int) < level {
+	if len(cfg.Social.Providers) > 0 {
+		level |= migratedSocial
+	}
+	done, _ := envMigrated.Load(db)
+	if d, _ := done.(int); d&level != level {
 		if err := auth.AutoMigrate(); err != nil {
 			t.Fatalf("AutoMigrate: %v", err)
 		}
-		envMigrated.Store(db, level)
+		// Parallel tests may migrate at once; the union is what is there.
+		for {
+			old, _ := envMigrated.Load(db)
+			o, _ := old.(int)
+			if old == nil {
+				if _, loaded := envMigrated.LoadOrStore(db, o|level); !loaded {
+					break
+				}
+				continue
+			}
+			if envMigrated.CompareAndSwap(db, old, o|level) {
+				break
+			}
+		}
 	}
 	e.auth = auth
 	e.r = gin.New()

@@ -3,11 +3,15 @@ package restauth
 import (
 	"context"
 
+	"github.com/markbates/goth"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/internal/endpoints"
 	"github.com/restauth/restauth/internal/hooks"
+	"github.com/restauth/restauth/internal/social"
+	"github.com/restauth/restauth/models"
 )
 
 // Option sets a typed extension of a Plugin[U]: serializers, login
@@ -18,6 +22,7 @@ type options[U any] struct {
 	ext    endpoints.Extensions[U]
 	checks []Check[U]
 	hooks  hooks.Hooks[U]
+	social social.Hooks[U]
 	claims func(ctx context.Context, u *U) map[string]any
 }
 
@@ -130,4 +135,32 @@ func OnPasswordChanged[U any](fn func(ctx context.Context, u *U)) Option[U] {
 // succeeds.
 func OnPasswordReset[U any](fn func(ctx context.Context, u *U)) Option[U] {
 	return func(o *options[U]) { o.hooks.OnPasswordReset = append(o.hooks.OnPasswordReset, fn) }
+}
+
+// OnSocialSignUp runs fn after a social login created user u with its
+// social account acct; gu is the provider's profile. It tells a sign-up
+// from a login, which OnLogin cannot (allauth's post_signup). OnUserSignedUp
+// runs too.
+func OnSocialSignUp[U any](fn func(ctx context.Context, u *U, acct *models.SocialAccount, gu goth.User)) Option[U] {
+	return func(o *options[U]) { o.social.OnSignUp = append(o.social.OnSignUp, fn) }
+}
+
+// WithSocialUserFields sets the app's own columns of a user a social
+// login is about to create, from the provider's profile (allauth's
+// populate_user). An error refuses the sign-up and is answered as it is.
+// restauth sets username, email, names and an unusable password first,
+// and keeps the password, id and staff flags as it set them.
+func WithSocialUserFields[U any](fn func(ctx context.Context, u *U, gu goth.User) error) Option[U] {
+	return func(o *options[U]) { o.social.Populate = fn }
+}
+
+// OnSocialAccountAdded runs fn after a social account was linked to an
+// existing user (connect/, or email authentication with auto-connect).
+func OnSocialAccountAdded[U any](fn func(ctx context.Context, u *U, acct *models.SocialAccount)) Option[U] {
+	return func(o *options[U]) { o.social.OnAdded = append(o.social.OnAdded, fn) }
+}
+
+// OnSocialAccountRemoved runs fn after u disconnected acct.
+func OnSocialAccountRemoved[U any](fn func(ctx context.Context, u *U, acct *models.SocialAccount)) Option[U] {
+	return func(o *options[U]) { o.social.OnRemoved = append(o.social.OnRemoved, fn) }
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/restauth/restauth/internal/secret"
 	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/internal/signup"
+	"github.com/restauth/restauth/internal/social"
 	"github.com/restauth/restauth/internal/tokens"
 	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/models"
@@ -156,12 +157,18 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 			cfg.Logger.Warn("restauth: JWT cookies with SameSite=None and no CSRF check: other sites can send authenticated requests; set Config.JWT.CookieUseCSRF")
 		}
 	}
+	var soc *endpoints.Social[U]
+	if len(cfg.Social.Providers) > 0 {
+		if soc, err = p.newSocial(cfg, &o, us, conf, pipeline, keys, sess, su); err != nil {
+			return nil, err
+		}
+	}
 	p.api = &endpoints.API[U]{
 		Settings:   set,
 		Extensions: o.ext,
 		Services: endpoints.Services[U]{
 			Users: us, Keys: keys, Sessions: sess, Login: pipeline, Password: pw, Passwords: pws,
-			Signup: su, Hooks: &o.hooks, Catalog: cfg.Catalog, Log: cfg.Logger, Now: cfg.Now,
+			Signup: su, Social: soc, Hooks: &o.hooks, Catalog: cfg.Catalog, Log: cfg.Logger, Now: cfg.Now,
 		},
 	}
 	return p, nil
@@ -198,6 +205,11 @@ func (p *Plugin[U]) AutoMigrate() error {
 	}
 	if err := p.api.Signup.Confirmations.Migrate(ctx); err != nil {
 		return err
+	}
+	if p.api.Social != nil {
+		if err := social.Migrate(ctx, p.db, p.cfg.Social.StoreTokens); err != nil {
+			return err
+		}
 	}
 	tables := []any{&models.Token{}}
 	if p.cfg.JWT.Enabled {
@@ -353,7 +365,8 @@ func (p *Plugin[U]) Shutdown(ctx context.Context) error { return p.mail.Shutdown
 // PruneExpired deletes rows that can no longer authenticate anyone:
 // expired refresh-token records and their blacklist rows (JWT mode),
 // expired token keys of a store that is a TokenPruner (the default one
-// is) and expired email confirmations. Run it from a scheduler (daily is
+// is), expired email confirmations, and used id_tokens and authorization
+// flows of social login that expired. Run it from a scheduler (daily is
 // plenty); it returns how many rows it deleted.
 func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
 	var total int64
@@ -370,6 +383,11 @@ func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
 		return total, err
 	}
 	n, err = p.api.Signup.Confirmations.Prune(ctx)
+	total += n
+	if err != nil || p.api.Social == nil {
+		return total, err
+	}
+	n, err = social.Prune(ctx, p.db, p.cfg.Now())
 	return total + n, err
 }
 

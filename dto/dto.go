@@ -117,3 +117,51 @@ type RefreshResponse struct {
 type VerifyRequest struct {
 	Token string `json:"token" binding:"required,max=8192"`
 }
+
+// SocialLoginRequest is the body of POST <provider>/ and
+// <provider>/connect/ for OAuth2 and OpenID Connect providers. Every
+// field is optional; a blank one counts as absent. access_token wins
+// over code, code over id_token.
+type SocialLoginRequest struct {
+	AccessToken string `json:"access_token" binding:"max=8192"`
+	// AccessTokenCamel is accepted for access_token (dj-rest-auth's
+	// Microsoft serializer).
+	AccessTokenCamel string `json:"accessToken" binding:"max=8192"`
+	Code             string `json:"code" binding:"max=4096"`
+	IDToken          string `json:"id_token" binding:"max=16384"`
+	// CodeVerifier is the PKCE verifier of a code the client obtained.
+	CodeVerifier string `json:"code_verifier" binding:"max=128"`
+	// RedirectURI must be one of the provider's RedirectURIs.
+	RedirectURI string `json:"redirect_uri" binding:"max=2048"`
+	// Nonce is the nonce the client put in its authorization request.
+	Nonce string `json:"nonce" binding:"max=512"`
+	// State finishes a flow started by <provider>/authorize/: its
+	// verifier, nonce and redirect_uri are used.
+	State string `json:"state" binding:"max=512"`
+	// FirstName and LastName are used at sign-up by providers that send
+	// the name only to the client (Apple).
+	FirstName string `json:"first_name" binding:"max=150"`
+	LastName  string `json:"last_name" binding:"max=150"`
+}
+
+// SocialOAuth1Request is the body of POST <provider>/ and
+// <provider>/connect/ for OAuth1 providers (Twitter).
+type SocialOAuth1Request struct {
+	AccessToken string `json:"access_token" binding:"required,max=4096"`
+	TokenSecret string `json:"token_secret" binding:"required,max=4096"`
+}
+
+// SocialAccount is one entry of GET socialaccounts/.
+type SocialAccount struct {
+	ID         uint      `json:"id"`
+	Provider   string    `json:"provider"`
+	UID        string    `json:"uid"`
+	LastLogin  time.Time `json:"last_login"`
+	DateJoined time.Time `json:"date_joined"`
+}
+
+// AuthorizationResponse answers GET <provider>/authorize/ asked for JSON.
+type AuthorizationResponse struct {
+	AuthorizationURL string `json:"authorization_url"`
+	State            string `json:"state"`
+}

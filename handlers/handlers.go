@@ -41,6 +41,24 @@ type Endpoints struct {
 	ConfirmEmailPage gin.HandlerFunc
 	TokenRefresh     gin.HandlerFunc // POST token/refresh/ (JWT mode)
 	TokenVerify      gin.HandlerFunc // POST token/verify/ (JWT mode)
+	// SocialAccounts is GET socialaccounts/ (with social providers).
+	SocialAccounts gin.HandlerFunc
+	// SocialAccountDisconnect is POST socialaccounts/:id/disconnect/; it
+	// reads the :id parameter.
+	SocialAccountDisconnect gin.HandlerFunc
+	// Social holds each social provider's endpoints by its Name.
+	Social map[string]SocialEndpoints
+}
+
+// SocialEndpoints are the endpoints of one social provider.
+type SocialEndpoints struct {
+	Login   gin.HandlerFunc // POST <name>/
+	Connect gin.HandlerFunc // POST <name>/connect/
+	// Authorize (GET <name>/authorize/) and Callback (GET
+	// <name>/callback/) are set for providers with an OAuth2 config and
+	// redirect URIs.
+	Authorize gin.HandlerFunc
+	Callback  gin.HandlerFunc
 }
 
 // Input is the decoded body of one request, handed to serializers,

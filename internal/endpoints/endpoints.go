@@ -24,6 +24,7 @@ import (
 	"github.com/restauth/restauth/internal/passwords"
 	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/internal/signup"
+	"github.com/restauth/restauth/internal/social"
 	"github.com/restauth/restauth/internal/tokens"
 	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/internal/verr"
@@ -88,6 +89,7 @@ type Services[U any] struct {
 	Password  *login.Password[U]
 	Passwords *passwords.Passwords[U]
 	Signup    *signup.Signup[U]
+	Social    *Social[U] // nil without social providers
 	Hooks     *hooks.Hooks[U]
 	Catalog   *locales.Catalog
 	Log       *slog.Logger
@@ -140,7 +142,7 @@ func httpError(err error) *apierr.Error {
 		return jwtError("jwt.no_active_account", "no_active_account")
 	case errors.Is(err, tokens.ErrNotFound):
 		return unauthenticated("auth.invalid_token", "Token")
-	case errors.Is(err, confirm.ErrNotFound):
+	case errors.Is(err, confirm.ErrNotFound), errors.Is(err, social.ErrNotFound):
 		return apierr.Detail(http.StatusNotFound, locales.M("request.not_found"))
 	}
 	return apierr.Unavailable(err)
@@ -261,6 +263,7 @@ func (h *API[U]) table() handlers.Endpoints {
 		e.TokenRefresh = h.tokenRefresh
 		e.TokenVerify = h.tokenVerify
 	}
+	h.socialTable(&e)
 	return e
 }
 
@@ -282,8 +285,13 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 	}
 	e := h.table()
 	for _, f := range []*gin.HandlerFunc{&e.Login, &e.Logout, &e.User, &e.PasswordChange, &e.PasswordReset,
-		&e.PasswordResetConfirm, &e.Register, &e.VerifyEmail, &e.ResendEmail, &e.ConfirmEmailPage, &e.TokenRefresh, &e.TokenVerify} {
+		&e.PasswordResetConfirm, &e.Register, &e.VerifyEmail, &e.ResendEmail, &e.ConfirmEmailPage, &e.TokenRefresh, &e.TokenVerify,
+		&e.SocialAccounts, &e.SocialAccountDisconnect} {
 		*f = wrap(*f)
+	}
+	for name, se := range e.Social {
+		se.Login, se.Connect, se.Authorize, se.Callback = wrap(se.Login), wrap(se.Connect), wrap(se.Authorize), wrap(se.Callback)
+		e.Social[name] = se
 	}
 	return e
 }
@@ -316,6 +324,7 @@ func (h *API[U]) Register(r gin.IRouter) {
 		h.route(r, "token/refresh", map[string]gin.HandlerFunc{http.MethodPost: e.TokenRefresh})
 		h.route(r, "token/verify", map[string]gin.HandlerFunc{http.MethodPost: e.TokenVerify})
 	}
+	h.registerSocial(r, e)
 }
 
 // asVerr reports whether err is a field error, setting *ve.

@@ -212,3 +212,9 @@ func (s *Signup[U]) Resend(ctx context.Context, email string) error {
 	s.send(ctx, users.Base(u), addr.Email, key)
 	return nil
 }
+
+// MailKey mails confirmation key for u's address email (after the commit
+// that stored the key).
+func (s *Signup[U]) MailKey(ctx context.Context, u *U, email, key string) {
+	s.send(ctx, users.Base(u), email, key)
+}
