@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/markbates/goth/providers/github"
 	"github.com/oauth2-proxy/mockoidc"
@@ -22,12 +23,16 @@ import (
 	"github.com/restauth/restauth/socialauth"
 )
 
-// loopback sends every request to target, keeping the path: goth's real
+// loopback sends every request for a public host to target, keeping the path: goth's real
 // provider code and restauth's calls to api.github.com reach a local
 // fake. The original host goes in X-Original-Host.
 type loopback struct{ target *url.URL }
 
 func (l loopback) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h := r.URL.Hostname(); h == "127.0.0.1" || h == "localhost" {
+		// Local servers (mockoidc) are reached as they are.
+		return http.DefaultTransport.RoundTrip(r)
+	}
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Original-Host", r.URL.Host)
 	r.URL.Scheme, r.URL.Host, r.Host = l.target.Scheme, l.target.Host, l.target.Host
@@ -185,7 +190,19 @@ func newSocialEnv(t testing.TB, db *gorm.DB, jwt, withOIDC bool, mutate func(*re
 			mutate(c)
 		}
 	}, opts...)
+	if withOIDC {
+		// mockoidc signs with its own clock: move it to the test clock.
+		s.m.FastForward(s.clock.Now().Sub(time.Now()))
+	}
 	return s
+}
+
+// advance moves the test clock and the provider's clock.
+func (s *socialEnv) advance(d time.Duration) {
+	s.clock.Advance(d)
+	if s.m != nil {
+		s.m.FastForward(d)
+	}
 }
 
 const oidcRedirect = siteURL + "/rest-auth/oidc/callback/"
@@ -263,3 +280,53 @@ func (s *socialEnv) list(key string) []map[string]any {
 }
 
 func idOf(m map[string]any) string { return strconv.Itoa(int(m["id"].(float64))) }
+
+// mockUser is a mockoidc user.
+func mockUser(sub, email string, verified bool) *mockoidc.MockUser {
+	return &mockoidc.MockUser{Subject: sub, Email: email, EmailVerified: verified, PreferredUsername: sub}
+}
+
+// oidcFlow runs authorize/ (JSON), the provider's authorization as user,
+// and returns the code, the state and the flow cookie.
+func (s *socialEnv) oidcFlow(t testing.TB, user *mockoidc.MockUser) (code, state, cookie string) {
+	t.Helper()
+	r := s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json")
+	expect(t, r, 200)
+	cookie = cookieValue(setCookies(r)["restauth_social_flow"])
+	if cookie == "" {
+		t.Fatalf("no flow cookie: %v", r.Header)
+	}
+	s.m.QueueUser(user)
+	code, state, _ = authorizeAtProvider(t, r.str("authorization_url"))
+	if state != r.str("state") {
+		t.Fatalf("state %q came back as %q", r.str("state"), state)
+	}
+	return code, state, cookie
+}
+
+// oidcLogin logs user in through the OIDC provider (authorize flow, then
+// POST oidc/ with code and state).
+func (s *socialEnv) oidcLogin(t testing.TB, user *mockoidc.MockUser) resp {
+	t.Helper()
+	code, state, cookie := s.oidcFlow(t, user)
+	return s.do("POST", "/rest-auth/oidc/", map[string]any{"code": code, "state": state}, "Cookie", "restauth_social_flow="+cookie)
+}
+
+// oidcConnect connects user's OIDC identity to the caller (auth header).
+func (s *socialEnv) oidcConnect(t testing.TB, auth []string, user *mockoidc.MockUser) resp {
+	t.Helper()
+	code, state, cookie := s.oidcFlow(t, user)
+	return s.do("POST", "/rest-auth/oidc/connect/", map[string]any{"code": code, "state": state}, append(auth, "Cookie", "restauth_social_flow="+cookie)...)
+}
+
+// listWith returns socialaccounts/ for the auth header.
+func (s *socialEnv) listWith(auth []string) []map[string]any {
+	s.t.Helper()
+	r := s.do("GET", "/rest-auth/socialaccounts/", nil, auth...)
+	expect(s.t, r, 200)
+	var out []map[string]any
+	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil {
+		s.t.Fatalf("list: %v (%s)", err, r.Raw)
+	}
+	return out
+}

@@ -88,6 +88,28 @@ type jwtEnv struct {
 	KeyID                        string       `env:"JWT_KEY_ID"`
 }
 
+// socialEnv holds the social login variables (package socialauth). They
+// are read apart from envConfig (socialVars lists them). No provider is
+// set by default, and then no social route is mounted; the variables after
+// the providers' own need at least one provider.
+type socialEnv struct {
+	GitHubClientID     string `env:"SOCIAL_GITHUB_CLIENT_ID"`
+	GitHubClientSecret string `env:"SOCIAL_GITHUB_CLIENT_SECRET"`
+	GoogleClientID     string `env:"SOCIAL_GOOGLE_CLIENT_ID"`
+	GoogleClientSecret string `env:"SOCIAL_GOOGLE_CLIENT_SECRET"`
+	OIDCIssuer         string `env:"SOCIAL_OIDC_ISSUER"`
+	OIDCName           routeName `env:"SOCIAL_OIDC_NAME"`
+	OIDCClientID       string    `env:"SOCIAL_OIDC_CLIENT_ID"`
+	OIDCClientSecret   string    `env:"SOCIAL_OIDC_CLIENT_SECRET"`
+
+	RedirectURIs                   []redirectURI `env:"SOCIAL_REDIRECT_URIS"`
+	LoginRedirectURL               string        `env:"SOCIAL_LOGIN_REDIRECT_URL"`
+	EmailAuthentication            bool          `env:"SOCIALACCOUNT_EMAIL_AUTHENTICATION"`
+	EmailAuthenticationAutoConnect bool          `env:"SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT"`
+	StoreTokens                    bool          `env:"SOCIALACCOUNT_STORE_TOKENS"`
+	AutoSignup                     *bool         `env:"SOCIALACCOUNT_AUTO_SIGNUP"`
+}
+
 // settings is everything the example reads from its environment.
 type settings struct {
 	addr     string
@@ -97,10 +119,12 @@ type settings struct {
 
 // loadSettings reads the environment through getenv (never the process's
 // own, so tests run in parallel). Every error names the variable at fault;
-// nothing is opened or created.
+// nothing is opened or created. The one outside call is the OpenID Connect
+// discovery of SOCIAL_OIDC_ISSUER, made last.
 func loadSettings(getenv func(string) string, stdout io.Writer, log *slog.Logger) (settings, error) {
 	e, err := parseEnv(getenv)
-	if err != nil {
+	social, socialSet, serr := parseSocial(getenv)
+	if err := errors.Join(err, serr); err != nil {
 		return settings{}, err
 	}
 	s := settings{addr: e.Addr}
@@ -110,24 +134,18 @@ func loadSettings(getenv func(string) string, stdout io.Writer, log *slog.Logger
 	if s.auth, err = e.config(stdout, log); err != nil {
 		return s, err
 	}
+	if err := social.config(&s.auth, socialSet); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
 // parseEnv fills an envConfig from the variables its tags name.
 func parseEnv(getenv func(string) string) (envConfig, error) {
 	var e envConfig
-	vars := map[string]string{}
-	for _, v := range envVars {
-		if val := getenv(v.name); val != "" {
-			vars[v.name] = val
-		}
-	}
-	err := env.ParseWithOptions(&e, env.Options{
-		Environment: vars,
-		FuncMap:     map[reflect.Type]env.ParserFunc{reflect.TypeFor[bool](): parseBool},
-	})
+	vars, err := parseVars(&e, envVars, getenv)
 	if err != nil {
-		return e, nameVariables(err, vars)
+		return e, err
 	}
 	if !e.UseJWT {
 		for _, v := range envVars {
@@ -137,6 +155,32 @@ func parseEnv(getenv func(string) string) (envConfig, error) {
 		}
 	}
 	return e, nil
+}
+
+// parseSocial fills a socialEnv; set holds the variables that are set
+// (non-empty), by name.
+func parseSocial(getenv func(string) string) (e socialEnv, set map[string]string, err error) {
+	set, err = parseVars(&e, socialVars, getenv)
+	return e, set, err
+}
+
+// parseVars fills *dst, a struct of variables list describes, from the
+// non-empty ones among them; it returns those, by name.
+func parseVars(dst any, list []envVar, getenv func(string) string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, v := range list {
+		if val := getenv(v.name); val != "" {
+			vars[v.name] = val
+		}
+	}
+	err := env.ParseWithOptions(dst, env.Options{
+		Environment: vars,
+		FuncMap:     map[reflect.Type]env.ParserFunc{reflect.TypeFor[bool](): parseBool},
+	})
+	if err != nil {
+		return vars, nameVariables(err, vars)
+	}
+	return vars, nil
 }
 
 // nameVariables rewrites caarlos0/env's errors, which name the Go field,
@@ -166,12 +210,16 @@ type envVar struct {
 
 var envVars = listVars(reflect.TypeFor[envConfig](), false)
 
-// fieldVar maps an envConfig or jwtEnv field name to its variable.
+// socialVars are the variables of socialEnv.
+var socialVars = listVars(reflect.TypeFor[socialEnv](), false)
+
+// fieldVar maps an envConfig, jwtEnv or socialEnv field name to its
+// variable.
 var fieldVar = func() map[string]string {
 	m := map[string]string{}
-	for _, v := range envVars {
+	for _, v := range append(slices.Clip(envVars), socialVars...) {
 		if _, dup := m[v.field]; dup {
-			panic("example: envConfig and jwtEnv must not share a field name: " + v.field)
+			panic("example: envConfig, jwtEnv and socialEnv must not share a field name: " + v.field)
 		}
 		m[v.field] = v.name
 	}

@@ -60,7 +60,7 @@ type Provider struct {
 
 	// VerifiedEmail reports whether the provider vouches for the
 	// profile's email address. nil means the built-in rule: the
-	// email_verified claim for OIDC providers, DefaultVerifiedEmail for
+	// email_verified claim for OIDC providers, ProfileVerifiedEmail for
 	// profiles from Goth.
 	VerifiedEmail func(ctx context.Context, hc *http.Client, u goth.User) (bool, error)
 

@@ -59,7 +59,7 @@ func (v *Verifier) fromAccessToken(ctx context.Context, p *socialauth.Provider, 
 			return social.Identity{}, social.ErrIncorrectInput
 		}
 		sess := map[string]any{"AccessToken": map[string]string{"Token": r.AccessToken, "Secret": r.TokenSecret}}
-		u, err := v.fetchUser(p, sess)
+		u, err := v.fetchUser(p, sess, r.AccessToken, r.TokenSecret)
 		if err != nil {
 			return social.Identity{}, err
 		}
@@ -81,11 +81,11 @@ func (v *Verifier) fromAccessToken(ctx context.Context, p *socialauth.Provider, 
 			return p.CheckAccessToken(ctx, v.client, r.AccessToken)
 		})
 		if err != nil {
-			v.log.Info("social login refused: access token check failed", "provider", p.Name, "error", err)
+			v.log.Info("social login refused: access token check failed", "provider", p.Name, "error", redact(err, r.AccessToken))
 			return social.Identity{}, social.ErrIncorrectValue
 		}
 	}
-	u, err := v.fetchUser(p, map[string]any{"AccessToken": r.AccessToken})
+	u, err := v.fetchUser(p, map[string]any{"AccessToken": r.AccessToken}, r.AccessToken)
 	if err != nil {
 		return social.Identity{}, err
 	}
@@ -130,7 +130,7 @@ func (v *Verifier) fromCode(ctx context.Context, p *socialauth.Provider, r Reque
 	}
 	tok, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, v.client), r.Code, opts...)
 	if err != nil {
-		v.logExchangeError(p, err)
+		v.logExchangeError(p, err, r.Code, r.CodeVerifier, cfg.ClientSecret)
 		return social.Identity{}, social.ErrExchange
 	}
 	tk := tokens{token: tok.AccessToken, secret: tok.RefreshToken, expires: tok.Expiry}
@@ -151,15 +151,16 @@ func (v *Verifier) fromCode(ctx context.Context, p *socialauth.Provider, r Reque
 	}
 	// The token comes from the provider's token endpoint: no
 	// CheckAccessToken.
-	u, err := v.fetchUser(p, map[string]any{"AccessToken": tok.AccessToken})
+	u, err := v.fetchUser(p, map[string]any{"AccessToken": tok.AccessToken}, tok.AccessToken, tok.RefreshToken)
 	if err != nil {
 		return social.Identity{}, err
 	}
 	return v.fromGothUser(ctx, p, u, tk)
 }
 
-// logExchangeError logs why a code exchange failed, without tokens.
-func (v *Verifier) logExchangeError(p *socialauth.Provider, err error) {
+// logExchangeError logs why a code exchange failed, without tokens or
+// the given secrets.
+func (v *Verifier) logExchangeError(p *socialauth.Provider, err error, secrets ...string) {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status := 0
@@ -168,10 +169,10 @@ func (v *Verifier) logExchangeError(p *socialauth.Provider, err error) {
 		}
 		v.log.Warn("social code exchange refused by provider", "provider", p.Name,
 			"status", status, "error_code", re.ErrorCode,
-			"error_description", truncate(re.ErrorDescription, 200))
+			"error_description", truncate(redact(errors.New(re.ErrorDescription), secrets...), 200))
 		return
 	}
-	v.log.Warn("social code exchange failed", "provider", p.Name, "error", err)
+	v.log.Warn("social code exchange failed", "provider", p.Name, "error", redact(err, secrets...))
 }
 
 func truncate(s string, n int) string {
@@ -203,15 +204,17 @@ func (v *Verifier) gothExchange(ctx context.Context, p *socialauth.Provider, r R
 	if r.CodeVerifier != "" {
 		params.Set("code_verifier", r.CodeVerifier)
 	}
+	var at string
 	err = v.guard(p, "Authorize", func() error {
-		_, err := s.Authorize(p.Goth, params)
+		var err error
+		at, err = s.Authorize(p.Goth, params)
 		return err
 	})
 	if err != nil {
-		v.logExchangeError(p, err)
+		v.logExchangeError(p, err, r.Code, r.CodeVerifier)
 		return social.Identity{}, social.ErrExchange
 	}
-	u, err := v.fetch(p, s)
+	u, err := v.fetch(p, s, at, r.Code)
 	if err != nil {
 		return social.Identity{}, err
 	}

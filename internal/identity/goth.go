@@ -31,8 +31,9 @@ func (v *Verifier) guard(p *socialauth.Provider, what string, fn func() error) (
 }
 
 // fetchUser builds a goth session from sess (marshalled to JSON, the
-// shape goth's session structs decode) and fetches the profile.
-func (v *Verifier) fetchUser(p *socialauth.Provider, sess map[string]any) (goth.User, error) {
+// shape goth's session structs decode) and fetches the profile; secrets
+// are kept out of the logs.
+func (v *Verifier) fetchUser(p *socialauth.Provider, sess map[string]any, secrets ...string) (goth.User, error) {
 	data, err := json.Marshal(sess)
 	if err != nil {
 		return goth.User{}, fmt.Errorf("identity: session JSON: %w", err)
@@ -47,14 +48,14 @@ func (v *Verifier) fetchUser(p *socialauth.Provider, sess map[string]any) (goth.
 		return err
 	})
 	if err != nil {
-		v.log.Warn("social login refused: goth session failed", "provider", p.Name, "error", err)
+		v.log.Warn("social login refused: goth session failed", "provider", p.Name, "error", redact(err, secrets...))
 		return goth.User{}, social.ErrIncorrectValue
 	}
-	return v.fetch(p, s)
+	return v.fetch(p, s, secrets...)
 }
 
-// fetch calls p.Goth.FetchUser(s).
-func (v *Verifier) fetch(p *socialauth.Provider, s goth.Session) (goth.User, error) {
+// fetch calls p.Goth.FetchUser(s); secrets are kept out of the logs.
+func (v *Verifier) fetch(p *socialauth.Provider, s goth.Session, secrets ...string) (goth.User, error) {
 	var u goth.User
 	err := v.guard(p, "FetchUser", func() error {
 		var err error
@@ -62,7 +63,7 @@ func (v *Verifier) fetch(p *socialauth.Provider, s goth.Session) (goth.User, err
 		return err
 	})
 	if err != nil {
-		v.log.Info("social login refused: profile fetch failed", "provider", p.Name, "error", err)
+		v.log.Info("social login refused: profile fetch failed", "provider", p.Name, "error", redact(err, secrets...))
 		return goth.User{}, social.ErrIncorrectValue
 	}
 	return u, nil

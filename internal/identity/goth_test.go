@@ -32,11 +32,11 @@ type fakeGoth struct {
 	authorize func(params goth.Params) (string, error)
 }
 
-func (f *fakeGoth) Name() string                            { return "fake" }
-func (f *fakeGoth) SetName(string)                          {}
-func (f *fakeGoth) BeginAuth(string) (goth.Session, error)  { return nil, errors.New("not used") }
-func (f *fakeGoth) Debug(bool)                              {}
-func (f *fakeGoth) RefreshTokenAvailable() bool             { return false }
+func (f *fakeGoth) Name() string                               { return "fake" }
+func (f *fakeGoth) SetName(string)                             {}
+func (f *fakeGoth) BeginAuth(string) (goth.Session, error)     { return nil, errors.New("not used") }
+func (f *fakeGoth) Debug(bool)                                 {}
+func (f *fakeGoth) RefreshTokenAvailable() bool                { return false }
 func (f *fakeGoth) RefreshToken(string) (*oauth2.Token, error) { return nil, errors.New("not used") }
 
 func (f *fakeGoth) UnmarshalSession(data string) (goth.Session, error) {
@@ -180,8 +180,10 @@ func TestAccessTokenGoth(t *testing.T) {
 				}
 			}},
 		{name: "Provider.VerifiedEmail error", fetches: 1, fg: &fakeGoth{fetch: userOK(profile)},
-			verified: func(context.Context, *http.Client, goth.User) (bool, error) { return false, errors.New("emails API down") },
-			want:     social.ErrIncorrectValue},
+			verified: func(context.Context, *http.Client, goth.User) (bool, error) {
+				return false, errors.New("emails API down")
+			},
+			want: social.ErrIncorrectValue},
 		{name: "Provider.VerifiedEmail panics", fetches: 1, fg: &fakeGoth{fetch: userOK(profile)},
 			verified: func(context.Context, *http.Client, goth.User) (bool, error) { panic("boom") },
 			want:     social.ErrIncorrectValue, logHas: "panicked"},
@@ -190,6 +192,15 @@ func TestAccessTokenGoth(t *testing.T) {
 				var m map[string]any
 				return goth.User{Name: m["name"].(string)}, nil
 			}}},
+		{name: "FetchUser error quoting the token in a URL", fetches: 1, want: social.ErrIncorrectValue, logHas: "[redacted]",
+			fg: &fakeGoth{fetch: func(*fakeSession) (goth.User, error) {
+				return goth.User{}, errors.New(`Get "https://www.googleapis.com/oauth2/v2/userinfo?access_token=at-1": timeout`)
+			}}},
+		{name: "CheckAccessToken error quoting the token", want: social.ErrIncorrectValue, logHas: "[redacted]",
+			fg: &fakeGoth{fetch: userOK(profile)},
+			check: func(_ context.Context, _ *http.Client, tok string) error {
+				return errors.New("tokeninfo?access_token=" + tok + ": 400")
+			}},
 		{name: "FetchUser error", fetches: 1, want: social.ErrIncorrectValue,
 			fg: &fakeGoth{fetch: func(*fakeSession) (goth.User, error) { return goth.User{}, errors.New("401 from profile API") }}},
 		{name: "UnmarshalSession panics", want: social.ErrIncorrectValue, logHas: "UnmarshalSession",
@@ -325,11 +336,6 @@ func TestIncorrectInput(t *testing.T) {
 			_, err := e.v.Resolve(context.Background(), c.p, c.r)
 			wantRefusal(t, err, social.ErrIncorrectInput)
 		})
-	}
-	if fg.fetchCount() != 0 || len(fg.sessionsSeen()) != 0 {
-		// Subtests are parallel: this runs after they finish only
-		// through t.Cleanup.
-		t.Cleanup(func() {})
 	}
 	t.Cleanup(func() {
 		if fg.fetchCount() != 0 || len(fg.sessionsSeen()) != 0 {

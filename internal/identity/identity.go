@@ -17,6 +17,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -190,7 +191,7 @@ func (v *Verifier) verifiedEmail(ctx context.Context, p *socialauth.Provider, u 
 	})
 	if err != nil {
 		v.log.Warn("social login refused: email verification check failed",
-			"provider", p.Name, "error", err)
+			"provider", p.Name, "error", redact(err, u.AccessToken, u.AccessTokenSecret, u.RefreshToken, u.IDToken))
 		return false, social.ErrIncorrectValue
 	}
 	return ok, nil
@@ -201,6 +202,26 @@ func splitName(name string) (first, last string) {
 	name = strings.TrimSpace(name)
 	first, last, _ = strings.Cut(name, " ")
 	return first, strings.TrimSpace(last)
+}
+
+// redact returns err's text for the logs with every secret (and its
+// URL-escaped form, as goth's Google provider puts the access token in a
+// query string) replaced.
+func redact(err error, secrets ...string) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	for _, sec := range secrets {
+		if sec == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, "[redacted]")
+		if q := url.QueryEscape(sec); q != sec {
+			s = strings.ReplaceAll(s, q, "[redacted]")
+		}
+	}
+	return s
 }
 
 // truthy reports a JSON true or the string "true" (Apple).

@@ -374,6 +374,7 @@ func TestIDTokenReplay(t *testing.T) {
 	// Another token with the same jti is the same token for the store.
 	c2 := baseClaims(t, m)
 	c2["jti"] = c["jti"]
+	c2["iat"] = c["iat"].(int64) - 1
 	_, err = e.v.Resolve(ctx, p, identity.Request{IDToken: sign(t, m, c2)})
 	wantRefusal(t, err, social.ErrIncorrectValue)
 

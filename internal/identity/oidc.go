@@ -243,7 +243,7 @@ func (v *Verifier) mergeUserInfo(ctx context.Context, p *socialauth.Provider, ac
 	req.Header.Set("Accept", "application/json")
 	resp, err := v.client.Do(req)
 	if err != nil {
-		return fail("request failed", "error", err)
+		return fail("request failed", "error", redact(err, accessToken))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -120,3 +120,13 @@ func ForEach(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
+
+// Fresh opens another empty database of db's kind (a new SQLite file or
+// PostgreSQL schema), for subtests of a ForEach that need their own.
+func Fresh(t testing.TB, db *gorm.DB) *gorm.DB {
+	t.Helper()
+	if db.Dialector.Name() == "sqlite" {
+		return SQLite(t)
+	}
+	return Postgres(t)
+}
