@@ -48,6 +48,16 @@ func TestLayering(t *testing.T) {
 			}
 		}
 	}
+	// Social login's services reach providers over HTTP (goth, go-oidc),
+	// but know nothing of gin; socialauth (public) no database.
+	for _, name := range []string{"internal/social", "internal/identity", "socialauth"} {
+		if p := find(all[mod+"/"+name], "github.com/gin-gonic/gin"); p != "" {
+			t.Errorf("%s depends on %s", name, p)
+		}
+	}
+	if p := find(all[mod+"/socialauth"], "gorm.io"); p != "" {
+		t.Errorf("socialauth depends on %s", p)
+	}
 	for _, pub := range []string{"handlers", "dto", "password", "locales", "emails"} {
 		if p := find(all[mod+"/"+pub], "gorm.io"); p != "" {
 			t.Errorf("%s depends on %s", pub, p)

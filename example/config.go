@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/socialauth"
 )
 
 // envConfig is the example's environment: one field per variable, named
@@ -93,11 +96,11 @@ type jwtEnv struct {
 // set by default, and then no social route is mounted; the variables after
 // the providers' own need at least one provider.
 type socialEnv struct {
-	GitHubClientID     string `env:"SOCIAL_GITHUB_CLIENT_ID"`
-	GitHubClientSecret string `env:"SOCIAL_GITHUB_CLIENT_SECRET"`
-	GoogleClientID     string `env:"SOCIAL_GOOGLE_CLIENT_ID"`
-	GoogleClientSecret string `env:"SOCIAL_GOOGLE_CLIENT_SECRET"`
-	OIDCIssuer         string `env:"SOCIAL_OIDC_ISSUER"`
+	GitHubClientID     string    `env:"SOCIAL_GITHUB_CLIENT_ID"`
+	GitHubClientSecret string    `env:"SOCIAL_GITHUB_CLIENT_SECRET"`
+	GoogleClientID     string    `env:"SOCIAL_GOOGLE_CLIENT_ID"`
+	GoogleClientSecret string    `env:"SOCIAL_GOOGLE_CLIENT_SECRET"`
+	OIDCIssuer         string    `env:"SOCIAL_OIDC_ISSUER"`
 	OIDCName           routeName `env:"SOCIAL_OIDC_NAME"`
 	OIDCClientID       string    `env:"SOCIAL_OIDC_CLIENT_ID"`
 	OIDCClientSecret   string    `env:"SOCIAL_OIDC_CLIENT_SECRET"`
@@ -385,6 +388,126 @@ func (e envConfig) jwtConfig(cfg *restauth.Config) error {
 	return nil
 }
 
+// socialProviderVars are the variables that choose a provider, as the
+// error for a social variable without one lists them.
+const socialProviderVars = "SOCIAL_GITHUB_CLIENT_ID, SOCIAL_GOOGLE_CLIENT_ID or SOCIAL_OIDC_ISSUER"
+
+// socialRoutes are the first path segments of restauth's own routes,
+// which a provider's route name must not take.
+var socialRoutes = []string{"login", "logout", "password", "user", "registration", "token", "socialaccounts", "openapi.json"}
+
+// discoveryTimeout bounds the OpenID Connect discovery at startup.
+const discoveryTimeout = 10 * time.Second
+
+// config applies the social variables to cfg, whose SiteURL is final:
+// the providers in the order GitHub, Google, OIDC, each given the
+// redirect URIs and the email authentication flags. set holds the
+// variables that are set. The OIDC provider is found by discovery here,
+// last, so an unreachable issuer stops the server at startup.
+func (s socialEnv) config(cfg *restauth.Config, set map[string]string) error {
+	for _, p := range [][2]string{
+		{"SOCIAL_GITHUB_CLIENT_ID", "SOCIAL_GITHUB_CLIENT_SECRET"},
+		{"SOCIAL_GOOGLE_CLIENT_ID", "SOCIAL_GOOGLE_CLIENT_SECRET"},
+	} {
+		if err := needBoth(set, p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	if s.OIDCIssuer == "" {
+		for _, v := range []string{"SOCIAL_OIDC_CLIENT_ID", "SOCIAL_OIDC_CLIENT_SECRET", "SOCIAL_OIDC_NAME"} {
+			if set[v] != "" {
+				return fmt.Errorf("%s is set but SOCIAL_OIDC_ISSUER is not", v)
+			}
+		}
+	} else {
+		if u, err := url.Parse(s.OIDCIssuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("SOCIAL_OIDC_ISSUER=%q: want an absolute http(s) URL such as https://accounts.example.com", s.OIDCIssuer)
+		}
+		if s.OIDCClientID == "" {
+			return errors.New("SOCIAL_OIDC_ISSUER is set but SOCIAL_OIDC_CLIENT_ID is not")
+		}
+		if err := needBoth(set, "SOCIAL_OIDC_CLIENT_ID", "SOCIAL_OIDC_CLIENT_SECRET"); err != nil {
+			return err
+		}
+	}
+	github, google, oidc := s.GitHubClientID != "", s.GoogleClientID != "", s.OIDCIssuer != ""
+	if !github && !google && !oidc {
+		for _, v := range socialVars {
+			if set[v.name] != "" {
+				return fmt.Errorf("%s is set but no social provider is (set %s)", v.name, socialProviderVars)
+			}
+		}
+		return nil
+	}
+	oidcName := cmp.Or(string(s.OIDCName), "oidc")
+	if oidc {
+		taken := slices.Contains(socialRoutes, oidcName) ||
+			(github && oidcName == "github") || (google && oidcName == "google")
+		if taken {
+			return fmt.Errorf("SOCIAL_OIDC_NAME=%q: that route is taken (by restauth or another provider)", oidcName)
+		}
+	}
+	if s.EmailAuthenticationAutoConnect && !s.EmailAuthentication {
+		return errors.New("SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT=true needs SOCIALACCOUNT_EMAIL_AUTHENTICATION=true")
+	}
+	if r := s.LoginRedirectURL; r != "" {
+		u, err := url.Parse(r)
+		abs := err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+		path := err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(r, "/") && !strings.HasPrefix(r, "//")
+		if !abs && !path {
+			return fmt.Errorf("SOCIAL_LOGIN_REDIRECT_URL=%q: want an absolute http(s) URL or a path starting with /", r)
+		}
+	}
+	redirects := func(name string) []string {
+		if len(s.RedirectURIs) == 0 {
+			return []string{strings.TrimRight(cfg.SiteURL, "/") + apiPath + "/" + name + "/callback/"}
+		}
+		uris := make([]string, len(s.RedirectURIs))
+		for i, u := range s.RedirectURIs {
+			uris[i] = string(u)
+		}
+		return uris
+	}
+	var providers []socialauth.Provider
+	if github {
+		providers = append(providers, socialauth.GitHub(s.GitHubClientID, s.GitHubClientSecret, redirects("github")...))
+	}
+	if google {
+		providers = append(providers, socialauth.Google(s.GoogleClientID, s.GoogleClientSecret, redirects("google")...))
+	}
+	if oidc {
+		ctx, cancel := context.WithTimeout(context.Background(), discoveryTimeout)
+		defer cancel()
+		p, err := socialauth.OIDC(ctx, oidcName, s.OIDCIssuer, s.OIDCClientID, s.OIDCClientSecret, redirects(oidcName)...)
+		if err != nil {
+			return fmt.Errorf("SOCIAL_OIDC_ISSUER=%q: %w", s.OIDCIssuer, err)
+		}
+		providers = append(providers, p)
+	}
+	for i := range providers {
+		providers[i].EmailAuthentication = s.EmailAuthentication
+		providers[i].EmailAuthenticationAutoConnect = s.EmailAuthenticationAutoConnect
+	}
+	cfg.Social = restauth.SocialConfig{
+		Providers:        providers,
+		AutoSignup:       s.AutoSignup,
+		StoreTokens:      s.StoreTokens,
+		LoginRedirectURL: s.LoginRedirectURL,
+	}
+	return nil
+}
+
+// needBoth refuses one of a client id and its secret without the other.
+func needBoth(set map[string]string, id, secret string) error {
+	switch {
+	case set[id] != "" && set[secret] == "":
+		return fmt.Errorf("%s is set but %s is not", id, secret)
+	case set[id] == "" && set[secret] != "":
+		return fmt.Errorf("%s is set but %s is not", secret, id)
+	}
+	return nil
+}
+
 // dialector picks the database driver for DATABASE_URL.
 func dialector(dbURL string) (gorm.Dialector, error) {
 	const opts = "?_busy_timeout=5000&_journal_mode=WAL"
@@ -546,6 +669,34 @@ func (p *cookiePath) UnmarshalText(b []byte) error {
 		return errors.New("want a path starting with /, without spaces or ';'")
 	}
 	*p = cookiePath(b)
+	return nil
+}
+
+// routeName is a social provider's route name.
+type routeName string
+
+var routeNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+func (n *routeName) UnmarshalText(b []byte) error {
+	if !routeNameRe.Match(b) {
+		return errors.New("want lower-case letters, digits, '-' and '_', starting with a letter or digit")
+	}
+	*n = routeName(b)
+	return nil
+}
+
+// redirectURI is one entry of SOCIAL_REDIRECT_URIS: an absolute URI (a
+// native app's custom scheme, com.example.app:/cb, needs no host).
+type redirectURI string
+
+func (r *redirectURI) UnmarshalText(b []byte) error {
+	v := strings.TrimSpace(string(b))
+	u, err := url.Parse(v)
+	web := err == nil && (u.Scheme == "http" || u.Scheme == "https")
+	if err != nil || u.Scheme == "" || u.Opaque != "" || web && u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URI: want a comma-separated list such as https://app.example/social/callback", v)
+	}
+	*r = redirectURI(v)
 	return nil
 }
 

@@ -4,10 +4,13 @@
 //	go run ./example createuser NAME EMAIL PASSWORD   # add a user, e-mail verified
 //	go run ./example createuser --unverified NAME EMAIL PASSWORD
 //	REST_USE_JWT=true go run ./example                # JWT mode
+//	go run ./example/mockprovider                     # a local OpenID Connect provider
 //
 // It is configured by environment variables named after the Django
-// settings they stand for (envConfig in config.go lists them); see
-// README.md ("The example server").
+// settings they stand for (envConfig and socialEnv in config.go list
+// them); see README.md ("The example server", "Social login"). Social
+// login providers come from SOCIAL_* variables; there are none by
+// default.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/markbates/goth"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -89,6 +93,9 @@ type app struct {
 }
 
 const usage = "usage: example [createuser [--unverified] USERNAME EMAIL PASSWORD]"
+
+// apiPath is where the example mounts restauth.
+const apiPath = "/rest-auth"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var cmd *createUserCmd
@@ -189,7 +196,17 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 			a.close()
 		}
 	}()
-	auth, err := restauth.New[Member](db, s.auth, restauth.WithUserSerializer[Member](memberSerializer{}))
+	auth, err := restauth.New[Member](db, s.auth,
+		restauth.WithUserSerializer[Member](memberSerializer{}),
+		// A social sign-up takes the provider's nickname as the profile's.
+		restauth.WithSocialUserFields(func(_ context.Context, u *Member, gu goth.User) error {
+			u.Nickname = truncate(gu.NickName, 50)
+			return nil
+		}),
+		restauth.OnSocialSignUp(func(_ context.Context, u *Member, acct *models.SocialAccount, _ goth.User) {
+			log.Info("social sign-up", "user", u.Username, "provider", acct.Provider)
+		}),
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +219,7 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 	if err := r.SetTrustedProxies(nil); err != nil {
 		return nil, err
 	}
-	auth.Register(r.Group("/rest-auth")) // confirmation emails link under this path
+	auth.Register(r.Group(apiPath)) // confirmation emails and social redirect URIs point under this path
 	api := r.Group("/api", auth.RequireAuth())
 	api.GET("/profile", func(c *gin.Context) {
 		// In JWT mode the user loads here; it may have been deactivated
@@ -216,6 +233,14 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 	})
 	a.auth, a.router = auth, r
 	return a, nil
+}
+
+// truncate cuts s to at most n runes.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 func (a *app) close() {
