@@ -379,6 +379,7 @@ func TestSocialXInactiveUser(t *testing.T) {
 	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		t.Parallel()
+		sxMigrate(t, db)
 		for _, jwt := range []bool{false, true} {
 			t.Run(map[bool]string{false: "token", true: "jwt"}[jwt], func(t *testing.T) {
 				t.Parallel()
@@ -434,6 +435,7 @@ func TestSocialXSignupVerification(t *testing.T) {
 	}
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		t.Parallel()
+		sxMigrate(t, db)
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -490,6 +492,14 @@ func TestSocialXSignupVerification(t *testing.T) {
 			})
 		}
 	})
+}
+
+// sxMigrate creates every table of a social JWT env on db, so that
+// parallel subtests building their own envs there need not migrate at
+// once.
+func sxMigrate(t testing.TB, db *gorm.DB) {
+	t.Helper()
+	newSocialEnv(t, db, true, false, func(c *restauth.Config) { c.Social.StoreTokens = true })
 }
 
 // sxPost sends a JSON POST without a testing.TB (for goroutines).

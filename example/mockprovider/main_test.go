@@ -91,7 +91,11 @@ func TestBadArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	t.Cleanup(func() { _ = busy.Close() }) // after the parallel subtests
+	// An ended context: were a case to start serving, run would return
+	// at once instead of blocking the test.
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -105,7 +109,7 @@ func TestBadArguments(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
 			var out strings.Builder
-			err := run(context.Background(), tc.args, &out)
+			err := run(ended, tc.args, &out)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("run(%q) = %v, want an error holding %q", tc.args, err, tc.want)
 			}

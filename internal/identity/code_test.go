@@ -333,7 +333,7 @@ func TestCodeFlow(t *testing.T) {
 		if checks.Load() != 0 {
 			t.Fatal("CheckAccessToken ran on a token restauth exchanged itself")
 		}
-		if s := fg.sessionsSeen(); len(s) != 1 || s[0] != `{"AccessToken":"`+id.Token+`"}` {
+		if s := fg.sessionsSeen(); len(s) != 1 || s[0] != `{"AccessToken":"`+id.Token+`","access_token":"`+id.Token+`","at":"`+id.Token+`"}` {
 			t.Fatalf("sessions = %v", s)
 		}
 	})

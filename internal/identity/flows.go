@@ -85,7 +85,7 @@ func (v *Verifier) fromAccessToken(ctx context.Context, p *socialauth.Provider, 
 			return social.Identity{}, social.ErrIncorrectValue
 		}
 	}
-	u, err := v.fetchUser(p, map[string]any{"AccessToken": r.AccessToken}, r.AccessToken)
+	u, err := v.fetchUser(p, accessSession(r.AccessToken), r.AccessToken)
 	if err != nil {
 		return social.Identity{}, err
 	}
@@ -151,7 +151,7 @@ func (v *Verifier) fromCode(ctx context.Context, p *socialauth.Provider, r Reque
 	}
 	// The token comes from the provider's token endpoint: no
 	// CheckAccessToken.
-	u, err := v.fetchUser(p, map[string]any{"AccessToken": tok.AccessToken}, tok.AccessToken, tok.RefreshToken)
+	u, err := v.fetchUser(p, accessSession(tok.AccessToken), tok.AccessToken, tok.RefreshToken)
 	if err != nil {
 		return social.Identity{}, err
 	}
@@ -219,4 +219,11 @@ func (v *Verifier) gothExchange(ctx context.Context, p *socialauth.Provider, r R
 		return social.Identity{}, err
 	}
 	return v.fromGothUser(ctx, p, u, tokens{token: u.AccessToken, secret: u.RefreshToken, expires: u.ExpiresAt})
+}
+
+// accessSession is the session JSON of an OAuth2 access token. Most goth
+// sessions have no JSON tags ("AccessToken"), but some do: azureadv2
+// (Microsoft) reads "at", reddit "access_token".
+func accessSession(token string) map[string]any {
+	return map[string]any{"AccessToken": token, "at": token, "access_token": token}
 }

@@ -255,7 +255,7 @@ func TestAccessTokenGoth(t *testing.T) {
 			if c.check != nil && checked.Load() != 1 {
 				t.Fatalf("CheckAccessToken called %d times", checked.Load())
 			}
-			if s := c.fg.sessionsSeen(); len(s) > 0 && s[0] != `{"AccessToken":"at-1"}` {
+			if s := c.fg.sessionsSeen(); len(s) > 0 && s[0] != `{"AccessToken":"at-1","access_token":"at-1","at":"at-1"}` {
 				t.Fatalf("session JSON = %s", s[0])
 			}
 			logs := e.log.String()

@@ -211,15 +211,7 @@ func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U
 		return Result[U]{}, err
 	}
 	if acct != nil {
-		u, err := a.user(ctx, acct.UserID)
-		if err != nil {
-			return Result[U]{}, err
-		}
-		if err := a.refresh(ctx, acct, id); err != nil {
-			return Result[U]{}, err
-		}
-		cred, err := a.Pipeline.Login(ctx, u)
-		return Result[U]{User: u, Credentials: cred}, err
+		return a.existing(ctx, acct, id)
 	}
 	if p.EmailAuthentication && id.EmailVerified && id.Email != "" {
 		u, verified, err := a.byEmail(ctx, id.Email)
@@ -236,6 +228,15 @@ func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U
 			return Result[U]{}, err
 		}
 		if taken {
+			// A concurrent first login of this same identity may have
+			// signed it up since the lookup above.
+			acct, err := a.find(ctx, p.Name, id.UID)
+			if err != nil {
+				return Result[U]{}, err
+			}
+			if acct != nil {
+				return a.existing(ctx, acct, id)
+			}
 			return Result[U]{}, ErrEmailTaken
 		}
 	}
@@ -243,6 +244,19 @@ func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U
 		return Result[U]{}, ErrSignupClosed
 	}
 	return a.signup(ctx, p, id)
+}
+
+// existing logs id in through its account acct.
+func (a *Accounts[U]) existing(ctx context.Context, acct *models.SocialAccount, id Identity) (Result[U], error) {
+	u, err := a.user(ctx, acct.UserID)
+	if err != nil {
+		return Result[U]{}, err
+	}
+	if err := a.refresh(ctx, acct, id); err != nil {
+		return Result[U]{}, err
+	}
+	cred, err := a.Pipeline.Login(ctx, u)
+	return Result[U]{User: u, Credentials: cred}, err
 }
 
 // byEmail finds the user who has email: a verified address row first,

@@ -111,7 +111,7 @@ func (a *Authorizations) Take(ctx context.Context, provider, state, browser stri
 // Box encrypts stored provider tokens with AES-256-GCM.
 type Box struct{ aead cipher.AEAD }
 
-// NewBox returns a Box keyed by a 32-byte key.
+// NewBox returns a Box keyed by key (32 bytes: AES-256).
 func NewBox(key []byte) (*Box, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -16,7 +17,8 @@ import (
 const maxUsername = 150
 
 var (
-	validUsername = regexp.MustCompile(`^[\w.@+-]+$`)
+	// Django's username validator: letters and digits of any script.
+	validUsername = regexp.MustCompile(`^[\p{L}\p{N}_.@+-]+$`)
 	dropChars     = regexp.MustCompile(`[^\w\s@+.-]`)
 	spaces        = regexp.MustCompile(`\s+`)
 )
@@ -73,7 +75,7 @@ func truncate(s string, n int) string {
 // pickUsername keeps the provider's username when it is valid and free
 // (any letter case), else generates one from the names and email.
 func pickUsername(ctx context.Context, taken func(context.Context, string) (bool, error), id Identity) (string, error) {
-	if u := id.Username; u != "" && len(u) <= maxUsername && validUsername.MatchString(u) {
+	if u := id.Username; u != "" && utf8.RuneCountInString(u) <= maxUsername && validUsername.MatchString(u) {
 		t, err := taken(ctx, u)
 		if err != nil {
 			return "", err
