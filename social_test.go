@@ -2,9 +2,11 @@ package restauth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
@@ -331,4 +333,41 @@ func TestSocialConnect(t *testing.T) {
 			expectField(t, r, "non_field_errors", "Your account has no verified email address.")
 		})
 	})
+}
+
+// TestSocialHandlersMountedAlone: the social endpoints of p.Handlers()
+// work at the app's own paths, and no provider means no social routes.
+func TestSocialHandlersMountedAlone(t *testing.T) {
+	t.Parallel()
+	s := newSocialEnv(t, testdb.SQLite(t), false, false, nil)
+	s.gh.add("tok-h", ghUser{ID: 5, Login: "hana", Email: "hana@example.com", Verified: true})
+	h := s.auth.Handlers()
+	gh, ok := h.Social["github"]
+	if !ok || gh.Login == nil || gh.Connect == nil || gh.Authorize == nil || gh.Callback == nil || h.SocialAccounts == nil || h.SocialAccountDisconnect == nil {
+		t.Fatalf("social handlers %+v", h.Social)
+	}
+	s.r = gin.New()
+	s.r.POST("/auth/github", gh.Login)
+	s.r.GET("/auth/accounts", h.SocialAccounts)
+	s.r.POST("/auth/accounts/:id/unlink", h.SocialAccountDisconnect)
+	r := s.do("POST", "/auth/github", map[string]any{"access_token": "tok-h"})
+	expect(t, r, 200)
+	key := r.str("key")
+	list := s.do("GET", "/auth/accounts", nil, tokenHeader(key)...)
+	expect(t, list, 200)
+	if !strings.Contains(list.Raw, `"uid":"5"`) {
+		t.Fatalf("accounts %s", list.Raw)
+	}
+	expectDetail(t, s.do("GET", "/auth/accounts", nil), 401, "Authentication credentials were not provided.")
+	expectDetail(t, s.do("POST", "/auth/accounts/424242/unlink", nil, tokenHeader(key)...), 404, "Not found.")
+
+	plain := newEnv(t, testdb.SQLite(t), nil)
+	if e := plain.auth.Handlers(); e.Social != nil || e.SocialAccounts != nil {
+		t.Fatal("social handlers without providers")
+	}
+	for _, path := range []string{"/rest-auth/github/", "/rest-auth/socialaccounts/"} {
+		if r := plain.raw("POST", path); r.Code != 404 {
+			t.Fatalf("%s without providers: %d", path, r.Code)
+		}
+	}
 }
