@@ -247,3 +247,51 @@ func TestSocialOIDCClientFlows(t *testing.T) {
 		}
 	})
 }
+
+// TestSocialFormPostCallback: a provider that answers with a form POST
+// (Apple's response_mode=form_post, here mockoidc marked FormPost): the
+// authorization URL asks for it, the flow cookie is sent cross-site, the
+// callback takes the POST (past the CSRF guard: its state and cookie
+// protect it) and Apple's user field names the new user.
+func TestSocialFormPostCallback(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		t.Parallel()
+		s := newSocialEnv(t, db, true, true, func(c *restauth.Config) {
+			c.JWT.Cookie = "app-auth"
+			c.JWT.Secure = true
+			c.JWT.EnforceCSRFOnUnauthenticated = true
+			c.Social.LoginRedirectURL = "/welcome"
+			c.Social.Providers[1].FormPost = true
+			c.Social.Providers[1].AcceptNames = true
+		})
+		r := s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json")
+		expect(t, r, 200)
+		if !strings.Contains(r.str("authorization_url"), "response_mode=form_post") {
+			t.Fatalf("authorization_url %q", r.str("authorization_url"))
+		}
+		line := setCookies(r)["restauth_social_flow"]
+		if !strings.Contains(line, "SameSite=None") || !strings.Contains(line, "Secure") {
+			t.Fatalf("flow cookie %q", line)
+		}
+		s.m.QueueUser(mockUser("apple-1", "", false))
+		code, state, _ := authorizeAtProvider(t, r.str("authorization_url"))
+		form := url.Values{"code": {code}, "state": {state}, "user": {`{"name":{"firstName":"Ada","lastName":"Lovelace"}}`}}
+		res := s.do("POST", "/rest-auth/oidc/callback/", form.Encode(),
+			"Content-Type", "application/x-www-form-urlencoded", "Cookie", "restauth_social_flow="+cookieValue(line))
+		if res.Code != http.StatusFound || res.Header.Get("Location") != "/welcome" || setCookies(res)["app-auth"] == "" {
+			t.Fatalf("form POST callback %d to %q, cookies %v: %s", res.Code, res.Header.Get("Location"), res.Header.Values("Set-Cookie"), res.Raw)
+		}
+		acct := s.account("oidc", "apple-1")
+		if acct == nil {
+			t.Fatal("no account")
+		}
+		if u := s.reload(acct.UserID); u.FirstName != "Ada" || u.LastName != "Lovelace" {
+			t.Fatalf("names %q %q", u.FirstName, u.LastName)
+		}
+		// Other unsafe routes still need the CSRF header.
+		expect(t, s.do("POST", "/rest-auth/github/", map[string]any{"access_token": "x"}), 403)
+		// A provider without FormPost takes no POST at its callback.
+		expect(t, s.do("POST", "/rest-auth/github/callback/", form.Encode(), "Content-Type", "application/x-www-form-urlencoded"), 405)
+	})
+}

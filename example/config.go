@@ -486,7 +486,7 @@ func (s socialEnv) config(cfg *restauth.Config, set map[string]string) error {
 	}
 	for i := range providers {
 		providers[i].EmailAuthentication = s.EmailAuthentication
-		_ = 0
+		providers[i].EmailAuthenticationAutoConnect = s.EmailAuthenticationAutoConnect
 	}
 	cfg.Social = restauth.SocialConfig{
 		Providers:        providers,

@@ -54,7 +54,9 @@ type AppleConfig struct {
 // with PrivateKey) that is minted on demand and reused until close to its
 // expiry. No goth provider is used. first_name and last_name are taken
 // from the request when the user is created, since Apple sends the name
-// only to the client, once.
+// only to the client, once. restauth's own browser flow (<name>/authorize/
+// and <name>/callback/) uses response_mode=form_post, and reads the name
+// from the form's user field.
 func Apple(cfg AppleConfig) (Provider, error) {
 	switch {
 	case cfg.TeamID == "":
@@ -93,6 +95,7 @@ func Apple(cfg AppleConfig) (Provider, error) {
 			Audiences: cloneStrings(cfg.ClientIDs),
 		},
 		AcceptNames: true,
+		FormPost:    true,
 	}, nil
 }
 

@@ -84,6 +84,13 @@ type Provider struct {
 	// AcceptNames takes first_name and last_name from the request when the
 	// user is created (Apple sends the name only to the client, once).
 	AcceptNames bool
+
+	// FormPost makes restauth's authorization flow ask for
+	// response_mode=form_post (Apple requires it when the name or email
+	// is requested): <Name>/callback/ then also accepts the provider's
+	// form POST, and the flow cookie is sent cross-site (SameSite=None,
+	// so only over HTTPS).
+	FormPost bool
 }
 
 // OIDCConfig is how a provider's id_tokens are verified.

@@ -271,18 +271,19 @@ func (h *API[U]) table() handlers.Endpoints {
 // recovers panics and checks CSRF itself, for apps that mount endpoints
 // one by one.
 func (h *API[U]) Endpoints() handlers.Endpoints {
-	wrap := func(fn gin.HandlerFunc) gin.HandlerFunc {
+	wrapWith := func(fn gin.HandlerFunc, csrf bool) gin.HandlerFunc {
 		if fn == nil {
 			return nil
 		}
 		return func(c *gin.Context) {
 			defer h.recoverPanic(c)
-			if h.JWT.csrfOn() && !h.csrfPass(c) {
+			if csrf && h.JWT.csrfOn() && !h.csrfPass(c) {
 				return
 			}
 			fn(c)
 		}
 	}
+	wrap := func(fn gin.HandlerFunc) gin.HandlerFunc { return wrapWith(fn, true) }
 	e := h.table()
 	for _, f := range []*gin.HandlerFunc{&e.Login, &e.Logout, &e.User, &e.PasswordChange, &e.PasswordReset,
 		&e.PasswordResetConfirm, &e.Register, &e.VerifyEmail, &e.ResendEmail, &e.ConfirmEmailPage, &e.TokenRefresh, &e.TokenVerify,
@@ -290,7 +291,9 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 		*f = wrap(*f)
 	}
 	for name, se := range e.Social {
-		se.Login, se.Connect, se.Authorize, se.Callback = wrap(se.Login), wrap(se.Connect), wrap(se.Authorize), wrap(se.Callback)
+		// A callback is protected by its state and flow cookie (see
+		// registerSocial).
+		se.Login, se.Connect, se.Authorize, se.Callback = wrap(se.Login), wrap(se.Connect), wrap(se.Authorize), wrapWith(se.Callback, false)
 		e.Social[name] = se
 	}
 	return e
@@ -298,6 +301,7 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 
 // Register mounts every endpoint on r at its dj-rest-auth path.
 func (h *API[U]) Register(r gin.IRouter) {
+	plain := r.Group("", h.recovery)
 	mw := []gin.HandlerFunc{h.recovery}
 	if h.JWT.csrfOn() {
 		mw = append(mw, h.csrfGuard)
@@ -324,7 +328,7 @@ func (h *API[U]) Register(r gin.IRouter) {
 		h.route(r, "token/refresh", map[string]gin.HandlerFunc{http.MethodPost: e.TokenRefresh})
 		h.route(r, "token/verify", map[string]gin.HandlerFunc{http.MethodPost: e.TokenVerify})
 	}
-	h.registerSocial(r, e)
+	h.registerSocial(r, plain, e)
 }
 
 // asVerr reports whether err is a field error, setting *ve.

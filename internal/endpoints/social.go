@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -205,9 +206,15 @@ func (h *API[U]) socialAuthorize(p *socialauth.Provider) gin.HandlerFunc {
 			h.fail(c, err)
 			return
 		}
+		// A form POST back from the provider is a cross-site request: the
+		// cookie must be SameSite=None for it (possible over HTTPS only).
+		same := http.SameSiteLaxMode
+		if p.FormPost && h.Social.SecureCookie {
+			same = http.SameSiteNoneMode
+		}
 		http.SetCookie(c.Writer, &http.Cookie{
 			Name: flowCookie, Value: pend.Browser, Path: "/", MaxAge: int(h.Social.Expire / time.Second),
-			HttpOnly: true, Secure: h.Social.SecureCookie, SameSite: http.SameSiteLaxMode,
+			HttpOnly: true, Secure: h.Social.SecureCookie, SameSite: same,
 		})
 		if strings.Contains(c.GetHeader("Accept"), "application/json") {
 			c.JSON(http.StatusOK, dto.AuthorizationResponse{AuthorizationURL: u, State: pend.State})
@@ -258,13 +265,19 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 			}
 			h.fail(c, err)
 		}
-		pend, err := h.Social.Authorizations.Take(ctx, p.Name, c.Query("state"), h.flowBrowser(c))
+		param := c.Query
+		if c.Request.Method == http.MethodPost {
+			// The provider's form POST (response_mode=form_post).
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.MaxBodyBytes)
+			param = c.PostForm
+		}
+		pend, err := h.Social.Authorizations.Take(ctx, p.Name, param("state"), h.flowBrowser(c))
 		if err != nil {
 			fail(err)
 			return
 		}
-		code := c.Query("code")
-		if code == "" || c.Query("error") != "" {
+		code := param("code")
+		if code == "" || param("error") != "" {
 			fail(social.ErrExchange)
 			return
 		}
@@ -274,6 +287,9 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 		if err != nil {
 			fail(err)
 			return
+		}
+		if p.AcceptNames {
+			formNames(&id, param("user"))
 		}
 		res, err := h.Social.Accounts.Login(ctx, h.rules(p), id)
 		if err != nil {
@@ -290,6 +306,37 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 		}
 		c.Redirect(http.StatusFound, h.Social.LoginRedirectURL)
 	}
+}
+
+// formNames takes the name from Apple's form field user
+// ({"name":{"firstName","lastName"}}), sent on the first login only.
+func formNames(id *social.Identity, user string) {
+	if user == "" || len(user) > 4096 {
+		return
+	}
+	var u struct {
+		Name struct {
+			FirstName string `json:"firstName"`
+			LastName  string `json:"lastName"`
+		} `json:"name"`
+	}
+	if json.Unmarshal([]byte(user), &u) != nil {
+		return
+	}
+	if f := strings.TrimSpace(u.Name.FirstName); f != "" && !strings.ContainsRune(f, 0) {
+		id.FirstName = truncateRunes(f, 150)
+	}
+	if l := strings.TrimSpace(u.Name.LastName); l != "" && !strings.ContainsRune(l, 0) {
+		id.LastName = truncateRunes(l, 150)
+	}
+}
+
+// truncateRunes cuts s to n characters.
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 func (h *API[U]) logCallback(ctx context.Context, p *socialauth.Provider, err error) {
@@ -329,8 +376,10 @@ func (h *API[U]) socialTable(e *handlers.Endpoints) {
 	}
 }
 
-// registerSocial mounts the social endpoints of e on r.
-func (h *API[U]) registerSocial(r gin.IRouter, e handlers.Endpoints) {
+// registerSocial mounts the social endpoints of e on r; callbacks go on
+// plain, which has no CSRF guard: a callback is protected by its state
+// and flow cookie, and a provider's form POST carries no CSRF header.
+func (h *API[U]) registerSocial(r, plain gin.IRouter, e handlers.Endpoints) {
 	if e.Social == nil {
 		return
 	}
@@ -342,7 +391,11 @@ func (h *API[U]) registerSocial(r gin.IRouter, e handlers.Endpoints) {
 		h.route(r, p.Name+"/connect", map[string]gin.HandlerFunc{http.MethodPost: se.Connect})
 		if se.Authorize != nil {
 			h.route(r, p.Name+"/authorize", map[string]gin.HandlerFunc{http.MethodGet: se.Authorize})
-			h.route(r, p.Name+"/callback", map[string]gin.HandlerFunc{http.MethodGet: se.Callback})
+			cb := map[string]gin.HandlerFunc{http.MethodGet: se.Callback}
+			if p.FormPost {
+				cb[http.MethodPost] = se.Callback
+			}
+			h.route(plain, p.Name+"/callback", cb)
 		}
 	}
 }

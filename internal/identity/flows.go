@@ -36,6 +36,9 @@ func (v *Verifier) AuthCodeURL(p *socialauth.Provider, state, verifier, nonce, r
 		}
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
 	}
+	if p.FormPost {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
+	}
 	return cfg.AuthCodeURL(state, opts...), nil
 }
 
