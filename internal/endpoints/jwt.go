@@ -48,8 +48,17 @@ func (h *API[U]) bodyRefresh(refresh string) string {
 	return refresh
 }
 
-// respondCredentials sets the JWT cookies (if any) and writes the body.
+// noStore keeps an answer that carries a credential out of every cache
+// (browsers, proxies), as RFC 6749 §5.1 asks of token responses.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+}
+
+// respondCredentials sets the JWT cookies (if any) and writes the body,
+// uncacheable.
 func (h *API[U]) respondCredentials(c *gin.Context, status int, u *U, cred login.Credentials) {
+	noStore(c)
 	if h.JWT != nil {
 		h.setAuthCookies(c, cred)
 		if h.JWT.csrfOn() {
@@ -225,6 +234,7 @@ func (h *API[U]) tokenRefresh(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	noStore(c)
 	h.setAuthCookies(c, login.Credentials{Pair: pair})
 	out := dto.RefreshResponse{Access: pair.Access, AccessExpiration: pair.AccessExpires}
 	if pair.Refresh != "" {

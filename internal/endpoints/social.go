@@ -194,7 +194,7 @@ func (h *API[U]) flowBrowser(c *gin.Context) string {
 // URL). Request parameters (state, redirect targets) are ignored.
 func (h *API[U]) socialAuthorize(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Cache-Control", "no-store")
+		noStore(c)
 		redirect := p.RedirectURIs[0]
 		pend, err := h.Social.Authorizations.Start(c.Request.Context(), p.Name, redirect, h.flowBrowser(c))
 		if err != nil {
@@ -254,7 +254,7 @@ func callbackError(err error) string {
 // and the browser goes to that URL; otherwise the answer is login/'s.
 func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Header("Cache-Control", "no-store")
+		noStore(c)
 		ctx := c.Request.Context()
 		cookieMode := h.JWT != nil && h.JWT.Cookie != "" && h.Social.LoginRedirectURL != ""
 		fail := func(err error) {
