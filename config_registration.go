@@ -43,6 +43,13 @@ type RegistrationConfig struct {
 	// ConfirmationExpire is how long a confirmation key works
 	// [ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS]. Default 72 hours.
 	ConfirmationExpire time.Duration
+	// PreventEnumeration hides whether an email address has an account
+	// [ACCOUNT_PREVENT_ENUMERATION]: registration with a taken address
+	// answers as a fresh one does ("Verification e-mail sent.") and mails
+	// the address's owner instead of creating a user. It needs mandatory
+	// verification (otherwise a fresh sign-up answers with a token, which
+	// a taken address cannot). Off by default.
+	PreventEnumeration bool
 	// ConfirmationCooldown is the least time between two confirmation
 	// emails to one address [ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN].
 	// Default 180 seconds; a negative value turns the cooldown off.
@@ -68,6 +75,9 @@ func (c *RegistrationConfig) withDefaults(loginByUsername bool) error {
 	}
 	if !*c.EmailRequired && !loginByUsername {
 		return fieldError("Registration.EmailRequired", "false needs LoginMethods to include username")
+	}
+	if c.PreventEnumeration && c.EmailVerification != VerificationMandatory {
+		return fieldError("Registration.PreventEnumeration", "needs Registration.EmailVerification mandatory")
 	}
 	if c.EmailConfirmURL != "" && !strings.Contains(c.EmailConfirmURL, "{key}") {
 		return fieldError("Registration.EmailConfirmURL", "must contain {key}")

@@ -134,7 +134,8 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		DB: db, Users: us, Confirmations: conf, Passwords: pws, Login: pipeline,
 		SendConfirmation: cfg.Registration.EmailVerification != VerificationNone,
 		ConfirmURL:       func() string { return *p.confirmURL.Load() },
-		SiteName:         cfg.SiteName, Mail: p.mail, Hooks: &o.hooks,
+		SiteName:         cfg.SiteName, SiteURL: cfg.SiteURL, Mail: p.mail, Hooks: &o.hooks,
+		PreventEnumeration: cfg.Registration.PreventEnumeration,
 	}
 	set := endpoints.Settings{
 		MaxBodyBytes:     cfg.MaxBodyBytes,

@@ -5,7 +5,8 @@
 //
 // # Templates
 //
-// Each email (TemplatePasswordReset, TemplateEmailConfirmation) is made of
+// Each email (TemplatePasswordReset, TemplateEmailConfirmation,
+// TemplateAccountAlreadyExists) is made of
 // three files named after it: NAME_subject.txt (the subject), NAME.txt (the
 // plain-text body) and NAME.html (the HTML alternative). The defaults are in
 // DefaultTemplates. An app overrides any of them by putting a file of the
@@ -13,7 +14,8 @@
 // the files it does not hold keep their defaults, and files of other names
 // are ignored. Subjects and text bodies are text/template files, HTML bodies
 // html/template files (so only HTML is escaped); the data is a
-// PasswordResetData or an EmailConfirmationData. Using a field or key the
+// PasswordResetData, an EmailConfirmationData or an
+// AccountAlreadyExistsData. Using a field or key the
 // data lacks is an error when the email is rendered, never "<no value>" in a
 // sent email. The rendered subject is
 // flattened to one trimmed line (line breaks, other control characters and

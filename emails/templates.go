@@ -15,6 +15,11 @@ const (
 	// TemplateEmailConfirmation is the email address confirmation email; its
 	// data is an EmailConfirmationData.
 	TemplateEmailConfirmation = "email_confirmation"
+	// TemplateAccountAlreadyExists tells the owner of an address that
+	// someone tried to register with it (sent instead of an error when
+	// Config.Registration.PreventEnumeration is on); its data is an
+	// AccountAlreadyExistsData.
+	TemplateAccountAlreadyExists = "account_already_exists"
 )
 
 // PasswordResetData is the data of the password reset templates.
@@ -47,14 +52,26 @@ type EmailConfirmationData struct {
 	Key string
 }
 
+// AccountAlreadyExistsData is the data of the account-already-exists
+// templates.
+type AccountAlreadyExistsData struct {
+	// Email is the address the email is sent to.
+	Email string
+	// SiteName is the human name of the site.
+	SiteName string
+	// SiteURL is the site's home page.
+	SiteURL string
+}
+
 //go:embed templates/*.txt templates/*.html
 var embedded embed.FS
 
 // DefaultTemplates returns the templates restauth uses when
-// restauth.Config.EmailTemplates does not override them: the six files
+// restauth.Config.EmailTemplates does not override them: the files
 // password_reset_subject.txt, password_reset.txt, password_reset.html,
-// email_confirmation_subject.txt, email_confirmation.txt and
-// email_confirmation.html, at its root. Apps can copy them as a starting
+// email_confirmation_subject.txt, email_confirmation.txt,
+// email_confirmation.html, account_already_exists_subject.txt,
+// account_already_exists.txt and account_already_exists.html, at its root. Apps can copy them as a starting
 // point for their own.
 func DefaultTemplates() fs.FS {
 	sub, err := fs.Sub(embedded, "templates")

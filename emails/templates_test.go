@@ -26,6 +26,9 @@ func TestDefaultTemplates(t *testing.T) {
 		emails.TemplateEmailConfirmation: emails.EmailConfirmationData{
 			User: "bob", ActivateURL: "https://example.com/confirm/KEY1/", SiteName: "Example", Key: "KEY1",
 		},
+		emails.TemplateAccountAlreadyExists: emails.AccountAlreadyExistsData{
+			Email: "bob@example.com", SiteName: "Example", SiteURL: "https://example.com/",
+		},
 	}
 
 	var want []string

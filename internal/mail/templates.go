@@ -15,7 +15,7 @@ import (
 
 // templateNames lists the emails restauth renders. Each name has the files
 // NAME_subject.txt, NAME.txt and NAME.html.
-var templateNames = []string{emails.TemplatePasswordReset, emails.TemplateEmailConfirmation}
+var templateNames = []string{emails.TemplatePasswordReset, emails.TemplateEmailConfirmation, emails.TemplateAccountAlreadyExists}
 
 // errUnknownTemplate is wrapped by the error render returns for a name it
 // does not know.

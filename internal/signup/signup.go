@@ -42,7 +42,11 @@ type Signup[U any] struct {
 	// ConfirmURL returns the link with a {key} placeholder.
 	ConfirmURL func() string
 	SiteName   string
-	Mail       interface {
+	SiteURL    string
+	// PreventEnumeration answers a taken email as a fresh sign-up under
+	// mandatory verification (no credentials) and mails the owner.
+	PreventEnumeration bool
+	Mail               interface {
 		Send(ctx context.Context, name string, data any, to string) error
 	}
 	Hooks *hooks.Hooks[U]
@@ -56,6 +60,7 @@ type Signup[U any] struct {
 // user must verify the address first.
 func (s *Signup[U]) Register(ctx context.Context, u *U, f Form, fields verr.Fields) (*login.Credentials, error) {
 	b := users.Base(u)
+	emailTaken := false
 	// Field checks first (DRF validates fields before the object).
 	if f.Username != "" {
 		other, err := s.Users.ByUsername(ctx, f.Username)
@@ -71,9 +76,10 @@ func (s *Signup[U]) Register(ctx context.Context, u *U, f Form, fields verr.Fiel
 		if err != nil {
 			return nil, err
 		}
-		if taken {
+		if taken && !s.PreventEnumeration {
 			fields.Add("email", locales.M("registration.email_taken"))
 		}
+		emailTaken = taken
 	}
 	b.Username, b.Email = f.Username, f.Email
 	if !fields.Has("password1") && f.Password1 != "" {
@@ -97,6 +103,11 @@ func (s *Signup[U]) Register(ctx context.Context, u *U, f Form, fields verr.Fiel
 	hash, err := s.Passwords.Hash(f.Password1)
 	if err != nil {
 		return nil, err
+	}
+	if emailTaken {
+		// Hashed anyway: the answer takes as long as a real sign-up's.
+		s.sendExists(ctx, f.Email)
+		return nil, nil
 	}
 	b.ID, b.Password, b.IsActive, b.DateJoined = 0, hash, true, s.Users.Now()
 	b.IsStaff, b.IsSuperuser, b.LastLogin = false, false, nil
@@ -134,6 +145,10 @@ func (s *Signup[U]) Register(ctx context.Context, u *U, f Form, fields verr.Fiel
 	if err != nil {
 		b.ID = 0
 		switch {
+		case s.PreventEnumeration && (errors.Is(err, users.ErrEmailTaken) || errors.Is(err, confirm.ErrAddressTaken)):
+			// A concurrent sign-up took the address.
+			s.sendExists(ctx, f.Email)
+			return nil, nil
 		case errors.Is(err, users.ErrEmailTaken):
 			return nil, verr.Field("email", locales.M("registration.email_taken"))
 		case errors.Is(err, users.ErrUsernameTaken):
@@ -162,6 +177,14 @@ func (s *Signup[U]) emailTaken(ctx context.Context, email string) (bool, error) 
 		return u != nil, err
 	}
 	return s.Confirmations.EmailTaken(ctx, email)
+}
+
+// sendExists tells the owner of email that someone tried to register
+// with it (PreventEnumeration).
+func (s *Signup[U]) sendExists(ctx context.Context, email string) {
+	_ = s.Mail.Send(ctx, emails.TemplateAccountAlreadyExists, emails.AccountAlreadyExistsData{
+		Email: email, SiteName: s.SiteName, SiteURL: s.SiteURL,
+	}, email)
 }
 
 func (s *Signup[U]) send(ctx context.Context, b *models.User, email, key string) {
