@@ -58,6 +58,7 @@ type envConfig struct {
 	UsernameRequired     *bool         `env:"ACCOUNT_USERNAME_REQUIRED"`
 	ConfirmationExpire   days          `env:"ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS"`
 	ConfirmationCooldown *secondsOrOff `env:"ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN"`
+	PreventEnumeration   bool          `env:"ACCOUNT_PREVENT_ENUMERATION"`
 
 	DisableToken bool         `env:"REST_AUTH_DISABLE_TOKEN"`
 	TokenTTL     secondsOrOff `env:"REST_AUTH_TOKEN_TTL"`
@@ -260,6 +261,7 @@ func (e envConfig) config(stdout io.Writer, log *slog.Logger) (restauth.Config, 
 			EmailVerification: restauth.EmailVerification(e.EmailVerification),
 			EmailRequired:     e.EmailRequired, UsernameRequired: e.UsernameRequired,
 			ConfirmationExpire: time.Duration(e.ConfirmationExpire),
+			PreventEnumeration: e.PreventEnumeration,
 		},
 		Token: restauth.TokenConfig{Disabled: e.DisableToken, TTL: time.Duration(e.TokenTTL)},
 	}
