@@ -27,7 +27,7 @@ const (
 
 // Config configures a Plugin. It holds the settings every feature shares
 // and one nested struct per feature (Password, Token, JWT, Registration,
-// PasswordReset, PasswordChange, Logout, Social), each in its own file. The zero
+// PasswordReset, PasswordChange, Logout, Social, RateLimits), each in its own file. The zero
 // value of every field but SecretKey means "the default" (given on each
 // field); New fills the defaults, each feature's in its own withDefaults,
 // and names the full path of a bad field in its error
@@ -67,6 +67,12 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// RequestTimeout is the longest an endpoint waits on the database and
+	// other services before answering 503 {"detail": ...}: every
+	// restauth endpoint runs with its request context bounded by it, and
+	// RequireAuth bounds its own lookups by it (never the app handler
+	// that follows). Default 10 s; negative means no limit.
+	RequestTimeout time.Duration
 	// LoginMethods lists how users may log in [ACCOUNT_LOGIN_METHODS].
 	// Default: username and email.
 	LoginMethods []LoginMethod
@@ -88,6 +94,8 @@ type Config struct {
 	Logout LogoutConfig
 	// Social configures social login (package socialauth).
 	Social SocialConfig
+	// RateLimits configures rate limits and the login lockout.
+	RateLimits RateLimitConfig
 }
 
 // Bool returns a pointer to b, for the *bool fields of Config whose nil
@@ -129,6 +137,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
 	if len(c.LoginMethods) == 0 {
 		c.LoginMethods = []LoginMethod{LoginByUsername, LoginByEmail}
 	}
@@ -160,6 +171,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, err
 	}
 	if err := c.Social.withDefaults(); err != nil {
+		return c, err
+	}
+	if err := c.RateLimits.withDefaults(c.Now); err != nil {
 		return c, err
 	}
 	return c, nil

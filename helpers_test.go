@@ -114,6 +114,9 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 		Mailer:    e.out,
 		Now:       e.clock.Now,
 		Logger:    quietLogger(),
+		// Limits count every request from httptest's one address; the
+		// tests of rate limits turn them back on.
+		RateLimits: restauth.RateLimitConfig{Disabled: true},
 	}
 	if mutate != nil {
 		mutate(&cfg)

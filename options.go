@@ -19,11 +19,12 @@ import (
 type Option[U any] func(*options[U])
 
 type options[U any] struct {
-	ext    endpoints.Extensions[U]
-	checks []Check[U]
-	hooks  hooks.Hooks[U]
-	social social.Hooks[U]
-	claims func(ctx context.Context, u *U) map[string]any
+	ext     endpoints.Extensions[U]
+	checks  []Check[U]
+	hooks   hooks.Hooks[U]
+	social  social.Hooks[U]
+	lockout []func(ctx context.Context, name string, u *U)
+	claims  func(ctx context.Context, u *U) map[string]any
 }
 
 // Check is a step of the login pipeline that runs after a user was
@@ -163,4 +164,12 @@ func OnSocialAccountAdded[U any](fn func(ctx context.Context, u *U, acct *models
 // OnSocialAccountRemoved runs fn after u disconnected acct.
 func OnSocialAccountRemoved[U any](fn func(ctx context.Context, u *U, acct *models.SocialAccount)) Option[U] {
 	return func(o *options[U]) { o.social.OnRemoved = append(o.social.OnRemoved, fn) }
+}
+
+// OnLoginLockout runs fn when failed logins lock out an account name
+// (Config.RateLimits, action RateLoginFailed): name is the username or
+// address that was tried, u its user or nil when there is none. Use it to
+// warn the owner.
+func OnLoginLockout[U any](fn func(ctx context.Context, name string, u *U)) Option[U] {
+	return func(o *options[U]) { o.lockout = append(o.lockout, fn) }
 }

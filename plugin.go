@@ -30,6 +30,7 @@ import (
 	"github.com/restauth/restauth/internal/tokens"
 	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/models"
+	"github.com/restauth/restauth/ratelimit"
 )
 
 // Plugin is restauth mounted on one user type U. U must be a struct that
@@ -139,12 +140,34 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 	}
 	set := endpoints.Settings{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
+		RequestTimeout:   cfg.RequestTimeout,
 		TokenAuth:        !cfg.Token.Disabled,
 		OldPasswordField: cfg.PasswordChange.OldPasswordFieldEnabled,
 		LogoutOnGet:      cfg.Logout.OnGet,
 		Registration:     !cfg.Registration.Disabled,
 		UsernameRequired: *cfg.Registration.UsernameRequired,
 		EmailRequired:    *cfg.Registration.EmailRequired,
+	}
+	if rl := cfg.RateLimits; !rl.Disabled {
+		by := make(map[string]ratelimit.Limit, len(rl.Limits))
+		for a, l := range rl.Limits {
+			by[string(a)] = l
+		}
+		set.Limits = &endpoints.Limits{Store: rl.Store, ByAction: by, ClientIP: rl.ClientIP, FailOpen: rl.FailOpen}
+		if len(o.lockout) > 0 {
+			set.Limits.OnLockout = func(ctx context.Context, name string) {
+				u, err := us.ByEmail(ctx, name)
+				if err == nil && u == nil {
+					u, err = us.ByUsername(ctx, name)
+				}
+				if err != nil {
+					cfg.Logger.WarnContext(ctx, "restauth: lockout hook: load user", "err", err)
+				}
+				for _, fn := range o.lockout {
+					fn(ctx, name, u)
+				}
+			}
+		}
 	}
 	if j := cfg.JWT; j.Enabled {
 		set.JWT = &endpoints.JWT{

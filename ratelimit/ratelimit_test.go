@@ -148,9 +148,9 @@ func denied(key string, retryAfter time.Duration) step {
 func peek(s step) step { s.op = opPeek; return s }
 func both(s step) step { s.op = opBoth; return s }
 
-func advance(d time.Duration) step    { return step{op: opAdvance, d: d} }
-func reset(key string) step           { return step{op: opReset, key: key} }
-func repeat(n int, s step) []step     { return slices.Repeat([]step{s}, n) }
+func advance(d time.Duration) step { return step{op: opAdvance, d: d} }
+func reset(key string) step        { return step{op: opReset, key: key} }
+func repeat(n int, s step) []step  { return slices.Repeat([]step{s}, n) }
 func mapSteps(f func(step) step, steps []step) []step {
 	out := make([]step, len(steps))
 	for i, s := range steps {

@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -26,15 +27,16 @@ var (
 // principal is a JWT-authenticated user not loaded yet: a valid access
 // token needs no database query until a handler asks for the user.
 type principal[U any] struct {
-	load func() (*U, error)
+	load func(ctx context.Context) (*U, error)
 	user *U
 	err  error
 	done bool
 }
 
-func (p *principal[U]) get() (*U, error) {
+// get loads the user once, with the context of the request asking.
+func (p *principal[U]) get(ctx context.Context) (*U, error) {
 	if !p.done {
-		p.user, p.err = p.load()
+		p.user, p.err = p.load(ctx)
 		p.done = true
 	}
 	return p.user, p.err
@@ -57,7 +59,7 @@ func currentUser[U any](c *gin.Context) (*U, error) {
 	case *U:
 		return x, nil
 	case *principal[U]:
-		return x.get()
+		return x.get(c.Request.Context())
 	}
 	return nil, unauthenticated("auth.not_authenticated", "Token")
 }
@@ -153,9 +155,15 @@ func (h *API[U]) authHeader(c *gin.Context) (scheme, cred string, e *apierr.Erro
 // RequireAuth returns middleware that authenticates the request (token
 // key, Bearer JWT, or the JWT access cookie) and stores the user for
 // CurrentUser; without valid credentials it answers 401 in DRF's shape.
+// Its database lookups are bounded by RequestTimeout (a 503 when they
+// time out); the app handler after it keeps the request's own context.
 func (h *API[U]) RequireAuth() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := h.authenticate(c); err != nil {
+		err := func() error {
+			defer h.bound(c)()
+			return h.authenticate(c)
+		}()
+		if err != nil {
 			h.fail(c, err)
 			return
 		}
@@ -228,7 +236,11 @@ func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
 		return invalidJWT()
 	}
 	ctx := c.Request.Context()
-	p := &principal[U]{load: func() (*U, error) {
+	p := &principal[U]{load: func(ctx context.Context) (*U, error) {
+		// The user may load after RequireAuth returned, in the app's
+		// handler: bound this lookup by itself.
+		ctx, cancel := h.withTimeout(ctx)
+		defer cancel()
 		u, err := h.Users.ByID(ctx, id)
 		if err != nil {
 			return nil, err
@@ -246,7 +258,7 @@ func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
 		if !live {
 			return invalidJWT()
 		}
-		if _, err := p.get(); err != nil {
+		if _, err := p.get(ctx); err != nil {
 			return err
 		}
 	}

@@ -34,7 +34,10 @@ import (
 // Settings are the HTTP-level choices of the endpoints (the root package
 // fills them from Config, in one place).
 type Settings struct {
-	MaxBodyBytes     int64
+	MaxBodyBytes int64
+	// RequestTimeout bounds each endpoint's request context (and
+	// RequireAuth's lookups); zero or negative means no limit.
+	RequestTimeout   time.Duration
 	TokenAuth        bool
 	OldPasswordField bool
 	LogoutOnGet      bool
@@ -43,6 +46,8 @@ type Settings struct {
 	EmailRequired    bool
 	// JWT is nil when JWT mode is off.
 	JWT *JWT
+	// Limits is nil when rate limits are off.
+	Limits *Limits
 }
 
 // JWT are the JWT-mode choices (dj-rest-auth's JWT_AUTH_*).
@@ -184,10 +189,37 @@ func (h *API[U]) recoverPanic(c *gin.Context) {
 	c.Abort()
 }
 
-// recovery is recoverPanic as gin middleware.
+// recovery is recoverPanic as gin middleware, with the request context
+// bounded by RequestTimeout for the handlers after it.
 func (h *API[U]) recovery(c *gin.Context) {
 	defer h.recoverPanic(c)
+	defer h.bound(c)()
 	c.Next()
+}
+
+// withTimeout derives ctx bounded by RequestTimeout (unbounded when it
+// is not positive).
+func (h *API[U]) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if h.RequestTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, h.RequestTimeout)
+}
+
+// bound replaces c's request by one whose context is bounded by
+// RequestTimeout, so that a database or service that does not answer
+// makes the endpoint answer 503 in time instead of hanging. The returned
+// function cancels that context and puts the original request back (for
+// the app's middleware around the endpoint); call it when the handler
+// has returned.
+func (h *API[U]) bound(c *gin.Context) func() {
+	orig := c.Request
+	ctx, cancel := h.withTimeout(orig.Context())
+	c.Request = orig.WithContext(ctx)
+	return func() {
+		cancel()
+		c.Request = orig
+	}
 }
 
 var allMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
@@ -277,6 +309,7 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 		}
 		return func(c *gin.Context) {
 			defer h.recoverPanic(c)
+			defer h.bound(c)()
 			if csrf && h.JWT.csrfOn() && !h.csrfPass(c) {
 				return
 			}

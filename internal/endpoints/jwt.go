@@ -217,6 +217,9 @@ func (h *API[U]) csrfGuard(c *gin.Context) {
 }
 
 func (h *API[U]) tokenRefresh(c *gin.Context) {
+	if !h.limit(c, actTokenRefresh, h.ipKey(c)) {
+		return
+	}
 	var req dto.RefreshRequest
 	if _, ok := h.bindBody(c, &req); !ok {
 		return

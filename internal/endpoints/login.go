@@ -2,6 +2,7 @@ package endpoints
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -34,14 +35,35 @@ func (h *API[U]) authenticateLogin(ctx context.Context, in *handlers.Input) (*U,
 }
 
 func (h *API[U]) login(c *gin.Context) {
+	ip := h.ipKey(c)
+	if !h.limit(c, actLogin, ip) {
+		return
+	}
 	in, err := h.read(c)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	// The account name the login is about, for the lockout: the same
+	// for unknown names, so a lockout reveals nothing.
+	var who struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+	}
+	_ = in.Bind(&who, true)
+	name := who.Email
+	if name == "" {
+		name = who.Username
+	}
+	if !h.peekLimit(c, actLoginFailedIP, ip) || !h.peekLimit(c, actLoginFailed, nameKey(name)) {
+		return
+	}
 	ctx := c.Request.Context()
 	u, err := h.authenticateLogin(ctx, in)
 	if err != nil {
+		if errors.Is(err, login.ErrInvalidCredentials) {
+			h.loginFailed(c, name)
+		}
 		h.fail(c, err)
 		return
 	}

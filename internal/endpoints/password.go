@@ -2,18 +2,26 @@ package endpoints
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/handlers"
+	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/internal/verr"
 	"github.com/restauth/restauth/locales"
 )
 
 func (h *API[U]) passwordReset(c *gin.Context) {
+	if !h.limit(c, actPasswordResetIP, h.ipKey(c)) {
+		return
+	}
 	var req dto.PasswordResetRequest
 	if _, ok := h.bindBody(c, &req); !ok {
+		return
+	}
+	if !h.limit(c, actPasswordReset, nameKey(req.Email)) {
 		return
 	}
 	if err := h.Passwords.SendReset(c.Request.Context(), req.Email); err != nil {
@@ -24,6 +32,9 @@ func (h *API[U]) passwordReset(c *gin.Context) {
 }
 
 func (h *API[U]) passwordResetConfirm(c *gin.Context) {
+	if !h.limit(c, actPasswordResetConfirm, h.ipKey(c)) {
+		return
+	}
 	var req dto.PasswordResetConfirmRequest
 	in, ok := h.bindBody(c, &req)
 	if !ok {
@@ -34,10 +45,15 @@ func (h *API[U]) passwordResetConfirm(c *gin.Context) {
 	if h.PasswordResetConfirmCheck != nil {
 		extra = func(u *U) error { return h.PasswordResetConfirmCheck(ctx, u, in) }
 	}
-	if _, err := h.Passwords.ConfirmReset(ctx, req.UID, req.Token, req.NewPassword1, req.NewPassword2, extra); err != nil {
+	u, err := h.Passwords.ConfirmReset(ctx, req.UID, req.Token, req.NewPassword1, req.NewPassword2, extra)
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
+	// The owner proved control of the address: failed logins no longer
+	// lock the account.
+	b := users.Base(u)
+	h.clearLockout(ctx, b.Username, b.Email)
 	h.detail(c, http.StatusOK, "password_reset.done")
 }
 
@@ -71,6 +87,9 @@ func (h *API[U]) oldPassword(in *handlers.Input, req *dto.PasswordChangeRequest,
 func (h *API[U]) passwordChange(c *gin.Context) {
 	u, in, ok := h.userAndBody(c)
 	if !ok {
+		return
+	}
+	if !h.limit(c, actPasswordChange, "user:"+strconv.FormatUint(uint64(users.Base(u).ID), 10)) {
 		return
 	}
 	var req dto.PasswordChangeRequest

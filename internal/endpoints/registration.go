@@ -39,6 +39,9 @@ func (h *API[U]) register(c *gin.Context) {
 			return
 		}
 	}
+	if !h.limit(c, actSignup, h.ipKey(c)) {
+		return
+	}
 	in, err := h.read(c)
 	if err != nil {
 		h.fail(c, err)
@@ -90,6 +93,9 @@ func (h *API[U]) verifyEmail(c *gin.Context) {
 }
 
 func (h *API[U]) resendEmail(c *gin.Context) {
+	if !h.limit(c, actResendIP, h.ipKey(c)) {
+		return
+	}
 	var req dto.ResendEmailRequest
 	if _, ok := h.bindBody(c, &req); !ok {
 		return

@@ -105,6 +105,9 @@ func (h *API[U]) socialIdentity(c *gin.Context, p *socialauth.Provider) (social.
 // carries (as login/ does).
 func (h *API[U]) socialLogin(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !h.limit(c, actSocial, h.ipKey(c)) {
+			return
+		}
 		id, err := h.socialIdentity(c, p)
 		if err != nil {
 			h.fail(c, err)
@@ -122,6 +125,9 @@ func (h *API[U]) socialLogin(p *socialauth.Provider) gin.HandlerFunc {
 // socialConnect is POST <name>/connect/ for an authenticated user.
 func (h *API[U]) socialConnect(p *socialauth.Provider) gin.HandlerFunc {
 	return h.authed(func(c *gin.Context) {
+		if !h.limit(c, actSocial, h.ipKey(c)) {
+			return
+		}
 		u, err := currentUser[U](c)
 		if err != nil {
 			h.fail(c, err)
@@ -256,6 +262,9 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		noStore(c)
 		ctx := c.Request.Context()
+		if !h.limit(c, actSocial, h.ipKey(c)) {
+			return
+		}
 		cookieMode := h.JWT != nil && h.JWT.Cookie != "" && h.Social.LoginRedirectURL != ""
 		fail := func(err error) {
 			if cookieMode {

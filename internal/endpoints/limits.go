@@ -1,0 +1,160 @@
+package endpoints
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/restauth/restauth/internal/apierr"
+	"github.com/restauth/restauth/locales"
+	"github.com/restauth/restauth/ratelimit"
+)
+
+// Limits are the rate limits of the endpoints (nil when they are off).
+type Limits struct {
+	Store ratelimit.Store
+	// ByAction holds the limit of each action that has one (the root
+	// package's RateLimitAction names).
+	ByAction map[string]ratelimit.Limit
+	ClientIP func(c *gin.Context) string
+	FailOpen bool
+	// OnLockout runs when failed logins lock an account name out.
+	OnLockout func(ctx context.Context, identifier string)
+}
+
+// Actions, as the root package names them.
+const (
+	actLogin                = "login"
+	actLoginFailedIP        = "login_failed_ip"
+	actLoginFailed          = "login_failed"
+	actPasswordResetIP      = "reset_password_ip"
+	actPasswordReset        = "reset_password"
+	actPasswordResetConfirm = "reset_password_from_key"
+	actSignup               = "signup"
+	actResendIP             = "confirm_email_ip"
+	actTokenRefresh         = "token_refresh"
+	actSocial               = "social"
+	actPasswordChange       = "change_password"
+)
+
+// ipKey is the per-IP key of a request.
+func (h *API[U]) ipKey(c *gin.Context) string {
+	if h.Limits == nil {
+		return ""
+	}
+	return "ip:" + h.Limits.ClientIP(c)
+}
+
+// nameKey is the per-key key of an account name or address: folded the
+// way lookups fold it, then hashed (stores see no addresses).
+func nameKey(name string) string {
+	name = strings.ToLower(norm.NFKC.String(strings.TrimSpace(name)))
+	if name == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "name:" + hex.EncodeToString(sum[:16])
+}
+
+// limit counts one request of action under key; when the limit is
+// reached it answers 429 and reports false. An empty key or an action
+// without a limit always passes.
+func (h *API[U]) limit(c *gin.Context, action, key string) bool {
+	return h.checkLimit(c, action, key, true)
+}
+
+// peekLimit is limit without counting.
+func (h *API[U]) peekLimit(c *gin.Context, action, key string) bool {
+	return h.checkLimit(c, action, key, false)
+}
+
+func (h *API[U]) checkLimit(c *gin.Context, action, key string, count bool) bool {
+	l := h.Limits
+	if l == nil || key == "" {
+		return true
+	}
+	lim, ok := l.ByAction[action]
+	if !ok {
+		return true
+	}
+	ctx := c.Request.Context()
+	var (
+		d   ratelimit.Decision
+		err error
+	)
+	if count {
+		d, err = l.Store.Hit(ctx, action+"|"+key, lim)
+	} else {
+		d, err = l.Store.Peek(ctx, action+"|"+key, lim)
+	}
+	if err != nil {
+		if l.FailOpen {
+			h.Log.WarnContext(ctx, "restauth: rate limit store failed; letting the request through", "action", action, "err", err)
+			return true
+		}
+		h.fail(c, fmt.Errorf("restauth: rate limit store: %w", err))
+		return false
+	}
+	if d.Allowed {
+		return true
+	}
+	h.throttled(c, d)
+	return false
+}
+
+// throttled answers DRF's 429 with Retry-After.
+func (h *API[U]) throttled(c *gin.Context, d ratelimit.Decision) {
+	secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
+	c.Header("Retry-After", strconv.Itoa(secs))
+	h.fail(c, apierr.Detail(http.StatusTooManyRequests, locales.M("request.throttled", "Seconds", secs)))
+}
+
+// loginFailed counts a failed login for the client and the account name;
+// the failure that uses up the name's allowance reports the lockout.
+func (h *API[U]) loginFailed(c *gin.Context, name string) {
+	l := h.Limits
+	if l == nil {
+		return
+	}
+	ctx := c.Request.Context()
+	hit := func(action, key string) (ratelimit.Decision, bool) {
+		lim, ok := l.ByAction[action]
+		if !ok || key == "" {
+			return ratelimit.Decision{}, false
+		}
+		d, err := l.Store.Hit(ctx, action+"|"+key, lim)
+		if err != nil {
+			h.Log.WarnContext(ctx, "restauth: rate limit store failed", "action", action, "err", err)
+			return ratelimit.Decision{}, false
+		}
+		return d, true
+	}
+	hit(actLoginFailedIP, h.ipKey(c))
+	if d, ok := hit(actLoginFailed, nameKey(name)); ok && d.Allowed && d.Remaining == 0 && l.OnLockout != nil {
+		l.OnLockout(ctx, name)
+	}
+}
+
+// clearLockout forgets the failed logins of each name (a successful
+// password reset).
+func (h *API[U]) clearLockout(ctx context.Context, names ...string) {
+	l := h.Limits
+	if l == nil {
+		return
+	}
+	for _, n := range names {
+		if k := nameKey(n); k != "" {
+			if err := l.Store.Reset(ctx, actLoginFailed+"|"+k); err != nil {
+				h.Log.WarnContext(ctx, "restauth: clear login lockout", "err", err)
+			}
+		}
+	}
+}
