@@ -170,7 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 	if err := c.PasswordReset.withDefaults(c.SiteURL); err != nil {
 		return c, err
 	}
-	if err := c.Social.withDefaults(); err != nil {
+	if err := c.Social.withDefaults(c.SiteURL); err != nil {
 		return c, err
 	}
 	if err := c.RateLimits.withDefaults(c.Now); err != nil {

@@ -12,8 +12,9 @@ import (
 
 // SocialConfig configures social login (dj-rest-auth's social views on
 // allauth's socialaccount settings). Each provider is mounted at
-// <Name>/ (login), <Name>/connect/, <Name>/authorize/ and
-// <Name>/callback/; socialaccounts/ lists and disconnects accounts.
+// <Name>/ (login) and <Name>/connect/, and, when it has OAuth2 and
+// RedirectURIs, <Name>/authorize/ and <Name>/callback/;
+// socialaccounts/ lists and disconnects accounts.
 type SocialConfig struct {
 	// Providers are the providers offered (see package socialauth for
 	// ready-made ones). None by default: no social routes are mounted.
@@ -51,7 +52,7 @@ var reservedNames = map[string]bool{
 	"token": true, "socialaccounts": true, "openapi.json": true,
 }
 
-func (c *SocialConfig) withDefaults() error {
+func (c *SocialConfig) withDefaults(siteURL string) error {
 	if c.AutoSignup == nil {
 		c.AutoSignup = Bool(true)
 	}
@@ -97,9 +98,17 @@ func (c *SocialConfig) withDefaults() error {
 		case p.OIDC != nil && len(p.OIDC.Audiences) == 0 && (p.OAuth2 == nil || p.OAuth2.ClientID == ""):
 			return fieldError(path+".OIDC.Audiences", "must be set when OAuth2 has no ClientID")
 		}
+		switch {
+		case p.EmailAuthenticationAutoConnect && !p.EmailAuthentication:
+			return fieldError(path+".EmailAuthenticationAutoConnect", "needs EmailAuthentication")
+		case p.FormPost && !strings.HasPrefix(siteURL, "https://"):
+			// The provider's cross-site POST carries the flow cookie only
+			// as SameSite=None, which browsers accept only when Secure.
+			return fieldError(path+".FormPost", "needs an https SiteURL")
+		}
 		if p.OIDC != nil {
 			for _, alg := range p.OIDC.Algorithms {
-				if alg == "none" || strings.HasPrefix(strings.ToUpper(alg), "HS") {
+				if strings.EqualFold(alg, "none") || strings.HasPrefix(strings.ToUpper(alg), "HS") {
 					return fieldError(path+".OIDC.Algorithms", "%q is not allowed", alg)
 				}
 			}

@@ -35,7 +35,7 @@ func TestNoStore(t *testing.T) {
 		check(t, "social connect", s.do("POST", "/rest-auth/github/connect/", map[string]any{"access_token": "tok-a"}, tokenHeader(key)...))
 		check(t, "authorize", s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json"))
 		code, state, cookie := s.oidcFlow(t, mockUser("n-1", "n1@example.com", true))
-		check(t, "callback", s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state, nil, "Cookie", "restauth_social_flow="+cookie))
+		check(t, "callback", s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state, nil, "Cookie", "__Host-restauth_social_flow="+cookie))
 		// An answer without credentials stays cacheable by the app's rules.
 		if r := s.do("GET", "/rest-auth/user/", nil, tokenHeader(key)...); r.Header.Get("Pragma") != "" {
 			t.Fatalf("user/ has Pragma %q", r.Header.Get("Pragma"))

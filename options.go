@@ -150,7 +150,9 @@ func OnSocialSignUp[U any](fn func(ctx context.Context, u *U, acct *models.Socia
 // login is about to create, from the provider's profile (allauth's
 // populate_user). An error refuses the sign-up and is answered as it is.
 // restauth sets username, email, names and an unusable password first,
-// and keeps the password, id and staff flags as it set them.
+// and keeps the password, id and staff flags as it set them; a username
+// or email the hook changes is not validated again. A later
+// WithSocialUserFields replaces an earlier one.
 func WithSocialUserFields[U any](fn func(ctx context.Context, u *U, gu goth.User) error) Option[U] {
 	return func(o *options[U]) { o.social.Populate = fn }
 }

@@ -207,7 +207,7 @@ func TestSocialXBadInput(t *testing.T) {
 				before := e.sxSocialSnapshot()
 				hdr := []string{}
 				if g.cookie != "" {
-					hdr = append(hdr, "Cookie", "restauth_social_flow="+g.cookie)
+					hdr = append(hdr, "Cookie", "__Host-restauth_social_flow="+g.cookie)
 				}
 				r := e.do("GET", "/rest-auth/github/callback/"+g.query, nil, hdr...)
 				sxCheckError(t, r)

@@ -292,7 +292,7 @@ func (s *socialEnv) oidcFlow(t testing.TB, user *mockoidc.MockUser) (code, state
 	t.Helper()
 	r := s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json")
 	expect(t, r, 200)
-	cookie = cookieValue(setCookies(r)["restauth_social_flow"])
+	cookie = cookieValue(setCookies(r)["__Host-restauth_social_flow"])
 	if cookie == "" {
 		t.Fatalf("no flow cookie: %v", r.Header)
 	}
@@ -309,14 +309,14 @@ func (s *socialEnv) oidcFlow(t testing.TB, user *mockoidc.MockUser) (code, state
 func (s *socialEnv) oidcLogin(t testing.TB, user *mockoidc.MockUser) resp {
 	t.Helper()
 	code, state, cookie := s.oidcFlow(t, user)
-	return s.do("POST", "/rest-auth/oidc/", map[string]any{"code": code, "state": state}, "Cookie", "restauth_social_flow="+cookie)
+	return s.do("POST", "/rest-auth/oidc/", map[string]any{"code": code, "state": state}, "Cookie", "__Host-restauth_social_flow="+cookie)
 }
 
 // oidcConnect connects user's OIDC identity to the caller (auth header).
 func (s *socialEnv) oidcConnect(t testing.TB, auth []string, user *mockoidc.MockUser) resp {
 	t.Helper()
 	code, state, cookie := s.oidcFlow(t, user)
-	return s.do("POST", "/rest-auth/oidc/connect/", map[string]any{"code": code, "state": state}, append(auth, "Cookie", "restauth_social_flow="+cookie)...)
+	return s.do("POST", "/rest-auth/oidc/connect/", map[string]any{"code": code, "state": state}, append(auth, "Cookie", "__Host-restauth_social_flow="+cookie)...)
 }
 
 // listWith returns socialaccounts/ for the auth header.

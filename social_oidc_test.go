@@ -56,14 +56,14 @@ func TestSocialAuthorize(t *testing.T) {
 				q.Get("nonce") == "" || q.Get("client_id") != s.m.ClientID || !strings.Contains(q.Get("scope"), "openid") {
 				t.Fatalf("authorization parameters %v", q)
 			}
-			line := setCookies(r)["restauth_social_flow"]
+			line := setCookies(r)["__Host-restauth_social_flow"]
 			if !strings.Contains(line, "HttpOnly") || !strings.Contains(line, "SameSite=Lax") || !strings.Contains(line, "Secure") {
 				t.Fatalf("flow cookie %q", line)
 			}
 			// Each flow has its own state; the browser keeps its cookie.
-			r2 := s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json", "Cookie", "restauth_social_flow="+cookieValue(line))
-			if r2.str("state") == state || cookieValue(setCookies(r2)["restauth_social_flow"]) != cookieValue(line) {
-				t.Fatalf("second flow: state %q, cookie %q", r2.str("state"), setCookies(r2)["restauth_social_flow"])
+			r2 := s.do("GET", "/rest-auth/oidc/authorize/", nil, "Accept", "application/json", "Cookie", "__Host-restauth_social_flow="+cookieValue(line))
+			if r2.str("state") == state || cookieValue(setCookies(r2)["__Host-restauth_social_flow"]) != cookieValue(line) {
+				t.Fatalf("second flow: state %q, cookie %q", r2.str("state"), setCookies(r2)["__Host-restauth_social_flow"])
 			}
 			// Without Accept: JSON, a redirect to the provider.
 			raw := s.do("GET", "/rest-auth/oidc/authorize", nil)
@@ -78,7 +78,7 @@ func TestSocialAuthorize(t *testing.T) {
 			post := func(body map[string]any, cookieVal string) resp {
 				hdr := []string{}
 				if cookieVal != "" {
-					hdr = append(hdr, "Cookie", "restauth_social_flow="+cookieVal)
+					hdr = append(hdr, "Cookie", "__Host-restauth_social_flow="+cookieVal)
 				}
 				return s.do("POST", "/rest-auth/oidc/", body, hdr...)
 			}
@@ -114,12 +114,12 @@ func TestSocialAuthorize(t *testing.T) {
 			t.Parallel()
 			s := newSocialEnv(t, testdb.Fresh(t, db), false, true, nil)
 			code, state, cookie := s.oidcFlow(t, mockUser("sub-2", "two@example.com", true))
-			r := s.do("GET", "/rest-auth/oidc/callback?code="+code+"&state="+state, nil, "Cookie", "restauth_social_flow="+cookie)
+			r := s.do("GET", "/rest-auth/oidc/callback?code="+code+"&state="+state, nil, "Cookie", "__Host-restauth_social_flow="+cookie)
 			expect(t, r, 200)
 			if r.str("key") == "" {
 				t.Fatalf("callback body %s", r.Raw)
 			}
-			r = s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state, nil, "Cookie", "restauth_social_flow="+cookie)
+			r = s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state, nil, "Cookie", "__Host-restauth_social_flow="+cookie)
 			expectField(t, r, "non_field_errors", "Invalid or expired authorization state.")
 			r = s.do("GET", "/rest-auth/oidc/callback/?error=access_denied", nil)
 			expect(t, r, 400)
@@ -132,7 +132,7 @@ func TestSocialAuthorize(t *testing.T) {
 				c.Social.LoginRedirectURL = "https://app.example/welcome"
 			})
 			code, state, cookie := s.oidcFlow(t, mockUser("sub-3", "three@example.com", true))
-			r := s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state+"&next=https://evil.example/", nil, "Cookie", "restauth_social_flow="+cookie)
+			r := s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state+"&next=https://evil.example/", nil, "Cookie", "__Host-restauth_social_flow="+cookie)
 			if r.Code != http.StatusFound || r.Header.Get("Location") != "https://app.example/welcome" {
 				t.Fatalf("callback %d to %q", r.Code, r.Header.Get("Location"))
 			}
@@ -145,7 +145,7 @@ func TestSocialAuthorize(t *testing.T) {
 				t.Fatalf("user/ with the cookie: %s", me.Raw)
 			}
 			// Errors go to the same fixed URL, with a code.
-			r = s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state+"&next=https://evil.example/", nil, "Cookie", "restauth_social_flow="+cookie)
+			r = s.do("GET", "/rest-auth/oidc/callback/?code="+code+"&state="+state+"&next=https://evil.example/", nil, "Cookie", "__Host-restauth_social_flow="+cookie)
 			if r.Code != http.StatusFound || r.Header.Get("Location") != "https://app.example/welcome?error=invalid_state" {
 				t.Fatalf("failed callback %d to %q", r.Code, r.Header.Get("Location"))
 			}
@@ -270,7 +270,7 @@ func TestSocialFormPostCallback(t *testing.T) {
 		if !strings.Contains(r.str("authorization_url"), "response_mode=form_post") {
 			t.Fatalf("authorization_url %q", r.str("authorization_url"))
 		}
-		line := setCookies(r)["restauth_social_flow"]
+		line := setCookies(r)["__Host-restauth_social_flow"]
 		if !strings.Contains(line, "SameSite=None") || !strings.Contains(line, "Secure") {
 			t.Fatalf("flow cookie %q", line)
 		}
@@ -278,7 +278,7 @@ func TestSocialFormPostCallback(t *testing.T) {
 		code, state, _ := authorizeAtProvider(t, r.str("authorization_url"))
 		form := url.Values{"code": {code}, "state": {state}, "user": {`{"name":{"firstName":"Ada","lastName":"Lovelace"}}`}}
 		res := s.do("POST", "/rest-auth/oidc/callback/", form.Encode(),
-			"Content-Type", "application/x-www-form-urlencoded", "Cookie", "restauth_social_flow="+cookieValue(line))
+			"Content-Type", "application/x-www-form-urlencoded", "Cookie", "__Host-restauth_social_flow="+cookieValue(line))
 		if res.Code != http.StatusFound || res.Header.Get("Location") != "/welcome" || setCookies(res)["app-auth"] == "" {
 			t.Fatalf("form POST callback %d to %q, cookies %v: %s", res.Code, res.Header.Get("Location"), res.Header.Values("Set-Cookie"), res.Raw)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/models"
 	"github.com/restauth/restauth/password"
+	"github.com/restauth/restauth/socialauth"
 )
 
 const (
@@ -368,6 +369,125 @@ func TestSocialHandlersMountedAlone(t *testing.T) {
 	for _, path := range []string{"/rest-auth/github/", "/rest-auth/socialaccounts/"} {
 		if r := plain.raw("POST", path); r.Code != 404 {
 			t.Fatalf("%s without providers: %d", path, r.Code)
+		}
+	}
+}
+
+// TestSocialEmailAuthenticationHardening: review findings on email
+// authentication and account rows (pre-hijack leftovers, repeated
+// wipes, inactive users, orphans, oversized profiles).
+func TestSocialEmailAuthenticationHardening(t *testing.T) {
+	t.Parallel()
+	emailAuth := func(c *restauth.Config) {
+		for i := range c.Social.Providers {
+			c.Social.Providers[i].EmailAuthentication = true
+		}
+	}
+	t.Run("the squatter's linked identities go", func(t *testing.T) {
+		t.Parallel()
+		s := newSocialEnv(t, testdb.SQLite(t), false, true, emailAuth)
+		// The attacker registers the victim's address (unverified) and
+		// links his own GitHub identity.
+		squatter := s.user("squatter", "victim@example.com")
+		key := s.login("squatter", goodPass)
+		s.gh.add("tok-att", ghUser{ID: 66, Login: "att", Email: "att@example.com"})
+		expect(t, s.do("POST", "/rest-auth/github/connect/", map[string]any{"access_token": "tok-att"}, tokenHeader(key)...), 200)
+		// The owner logs in with a provider that verified the address.
+		r := s.oidcLogin(t, mockUser("victim-sub", "victim@example.com", true))
+		expect(t, r, 200)
+		if a := s.account("github", "66"); a != nil && a.UserID == squatter.ID {
+			t.Fatal("the squatter's GitHub identity still opens the account")
+		}
+		expect(t, s.do("GET", "/rest-auth/user/", nil, tokenHeader(key)...), 401)
+		var n int64
+		s.db.Model(&models.EmailAddress{}).Where("user_id = ? AND verified = ?", squatter.ID, true).Count(&n)
+		if n != 1 {
+			t.Fatal("the address was not marked verified")
+		}
+		// The next login does not wipe again: a password set since stays.
+		u := s.reload(squatter.ID)
+		if err := s.auth.SetPassword(&u, "Owner-Chosen-Pass-1"); err != nil {
+			t.Fatal(err)
+		}
+		s.db.Model(&Customer{}).Where("id = ?", u.ID).Update("password", u.Password)
+		first := r.str("key")
+		expect(t, s.oidcLogin(t, mockUser("victim-sub", "victim@example.com", true)), 200)
+		if !password.IsUsable(s.reload(u.ID).Password) {
+			t.Fatal("second email login wiped the password again")
+		}
+		expect(t, s.do("GET", "/rest-auth/user/", nil, tokenHeader(first)...), 200)
+	})
+	t.Run("inactive user changes nothing", func(t *testing.T) {
+		t.Parallel()
+		s := newSocialEnv(t, testdb.SQLite(t), false, true, emailAuth)
+		u := s.user("sleepy", "sleepy@example.com")
+		s.db.Model(&Customer{}).Where("id = ?", u.ID).Update("is_active", false)
+		r := s.oidcLogin(t, mockUser("sleepy-sub", "sleepy@example.com", true))
+		expectField(t, r, "non_field_errors", "User account is disabled.")
+		if !password.IsUsable(s.reload(u.ID).Password) {
+			t.Fatal("refused login wiped the password")
+		}
+	})
+	t.Run("orphaned account", func(t *testing.T) {
+		t.Parallel()
+		s := newSocialEnv(t, testdb.SQLite(t), false, false, nil)
+		s.gh.add("tok-o", ghUser{ID: 70, Login: "orphan", Email: "orphan@example.com", Verified: true})
+		expect(t, s.ghLogin("tok-o"), 200)
+		acct := s.account("github", "70")
+		// The app deletes the user (and its address) but not the account.
+		s.db.Where("user_id = ?", acct.UserID).Delete(&models.EmailAddress{})
+		s.db.Where("id = ?", acct.UserID).Delete(&Customer{})
+		expect(t, s.ghLogin("tok-o"), 200)
+		if again := s.account("github", "70"); again == nil || again.UserID == acct.UserID {
+			t.Fatalf("account %+v", again)
+		}
+	})
+	t.Run("oversized profile", func(t *testing.T) {
+		t.Parallel()
+		s := newSocialEnv(t, testdb.SQLite(t), false, false, nil)
+		long := strings.Repeat("n", 300)
+		s.gh.add("tok-l", ghUser{ID: 71, Login: "longname", Name: long + " " + long, Email: strings.Repeat("e", 250) + "@example.com", Verified: true})
+		expect(t, s.ghLogin("tok-l"), 200)
+		u := s.reload(s.account("github", "71").UserID)
+		if len(u.FirstName) != 150 || len(u.LastName) != 150 || u.Email != "" {
+			t.Fatalf("first %d last %d email %q", len(u.FirstName), len(u.LastName), u.Email)
+		}
+	})
+}
+
+// TestSocialConfigErrors: bad provider settings fail at New, naming the
+// field, instead of failing every login later.
+func TestSocialConfigErrors(t *testing.T) {
+	t.Parallel()
+	gh := newFakeGitHub(t).provider()
+	withOIDC := gh
+	withOIDC.OIDC = &socialauth.OIDCConfig{Issuer: "https://id.example", Algorithms: []string{"None"}}
+	formPost := gh
+	formPost.FormPost = true
+	autoOnly := gh
+	autoOnly.EmailAuthenticationAutoConnect = true
+	named := func(n string) socialauth.Provider { p := gh; p.Name = n; return p }
+	cases := []struct {
+		name      string
+		site      string
+		providers []socialauth.Provider
+		want      string
+	}{
+		{"alg none in any case", siteURL, []socialauth.Provider{withOIDC}, "OIDC.Algorithms"},
+		{"form post over http", "http://app.example", []socialauth.Provider{formPost}, "FormPost"},
+		{"auto connect alone", siteURL, []socialauth.Provider{autoOnly}, "EmailAuthenticationAutoConnect"},
+		{"reserved name", siteURL, []socialauth.Provider{named("login")}, "Name"},
+		{"bad name", siteURL, []socialauth.Provider{named("Git Hub")}, "Name"},
+		{"twice", siteURL, []socialauth.Provider{gh, gh}, "used twice"},
+		{"nothing to verify with", siteURL, []socialauth.Provider{{Name: "empty"}}, "needs Goth or OIDC"},
+	}
+	for _, tc := range cases {
+		_, err := restauth.New[Customer](testdb.SQLite(t), restauth.Config{
+			SecretKey: testSecret, SiteURL: tc.site, Logger: quietLogger(),
+			Social: restauth.SocialConfig{Providers: tc.providers},
+		})
+		if err == nil || !strings.Contains(err.Error(), "Config.Social.Providers") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New: %v", tc.name, err)
 		}
 	}
 }

@@ -56,7 +56,8 @@ type SocialEndpoints struct {
 	Connect gin.HandlerFunc // POST <name>/connect/
 	// Authorize (GET <name>/authorize/) and Callback (GET
 	// <name>/callback/) are set for providers with an OAuth2 config and
-	// redirect URIs.
+	// redirect URIs. Mount Callback for POST too when the provider has
+	// FormPost (Apple).
 	Authorize gin.HandlerFunc
 	Callback  gin.HandlerFunc
 }

@@ -40,6 +40,13 @@ func clientOrDefault(hc *http.Client) *http.Client {
 func do(hc *http.Client, req *http.Request) (int, []byte, error) {
 	resp, err := clientOrDefault(hc).Do(req)
 	if err != nil {
+		// A *url.Error quotes the URL, whose query may hold an app
+		// secret (Facebook's access_token=appID|secret) or the user's
+		// token: keep only the method, the host and the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return 0, nil, fmt.Errorf("%s %s: %w", ue.Op, req.URL.Host, ue.Err)
+		}
 		return 0, nil, err
 	}
 	defer resp.Body.Close()

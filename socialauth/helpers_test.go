@@ -2,6 +2,9 @@ package socialauth_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -177,9 +180,39 @@ func fetch(t *testing.T, p socialauth.Provider, session string) (goth.User, erro
 // fetchToken runs goth's FetchUser for an OAuth2 access token.
 func fetchToken(t *testing.T, p socialauth.Provider, token string) (goth.User, error) {
 	t.Helper()
-	s, err := socialauth.AccessTokenSession(p.Goth, token, "")
+	s, err := accessTokenSession(p.Goth, token, "")
 	if err != nil {
 		t.Fatalf("AccessTokenSession: %v", err)
 	}
 	return p.Goth.FetchUser(s)
+}
+
+// accessTokenSession returns (as internal/identity builds it) a goth session of gp holding an OAuth2
+// access token (and an id_token, which only google and openidConnect
+// sessions keep; pass "" otherwise), ready for gp.FetchUser. Use it
+// rather than gp.UnmarshalSession(`{"AccessToken":…}`): most goth
+// sessions have no JSON tags, but some do (azureadv2, behind Microsoft,
+// stores the access token as "at"; reddit as "access_token"), and their
+// FetchUser would then see no token.
+func accessTokenSession(gp goth.Provider, accessToken, idToken string) (goth.Session, error) {
+	if gp == nil {
+		return nil, errors.New("socialauth: accessTokenSession: nil goth provider")
+	}
+	fields := map[string]string{
+		"AccessToken":  accessToken,
+		"at":           accessToken,
+		"access_token": accessToken,
+	}
+	if idToken != "" {
+		fields["IDToken"] = idToken
+	}
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("socialauth: accessTokenSession: %w", err)
+	}
+	s, err := gp.UnmarshalSession(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("socialauth: accessTokenSession %s: %w", gp.Name(), err)
+	}
+	return s, nil
 }

@@ -30,7 +30,8 @@ type Provider struct {
 
 	// Goth turns an access token (or OAuth1 token and secret) into a
 	// profile with FetchUser. It also exchanges codes when OAuth2 is nil.
-	// nil means the provider logs in only with an id_token (Apple).
+	// nil means an access token alone cannot log in: identity comes from
+	// id_tokens, posted or from code exchanges through OAuth2 (Apple).
 	Goth goth.Provider
 
 	// OAuth1 marks a provider whose clients post access_token and
@@ -106,9 +107,12 @@ type OIDCConfig struct {
 	// Algorithms are the accepted signing algorithms. Default RS256 and
 	// ES256; "none" and HMAC algorithms are always refused.
 	Algorithms []string
-	// RequireNonce refuses id_tokens without a nonce matching the
+	// RequireNonce refuses posted id_tokens without a nonce matching the
 	// request's (the nonce or its SHA-256, hex or base64url). Without it
-	// a nonce is still checked when the request sends one.
+	// a nonce is still checked when the request sends one. Set it for
+	// every generic OpenID Connect provider (socialauth.OIDC does): some
+	// issue access tokens that are JWTs with aud = the client id, which
+	// pass every other id_token check.
 	RequireNonce bool
 	// UserInfoURL, when set, is read with the access token of a code
 	// exchange to complete the profile (its sub must match).

@@ -2,7 +2,6 @@ package socialauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -339,34 +338,4 @@ func OIDC(ctx context.Context, name, issuer, clientID, clientSecret string, redi
 			UserInfoURL:  meta.UserInfoURL,
 		},
 	}, nil
-}
-
-// AccessTokenSession returns a goth session of gp holding an OAuth2
-// access token (and an id_token, which only google and openidConnect
-// sessions keep; pass "" otherwise), ready for gp.FetchUser. Use it
-// rather than gp.UnmarshalSession(`{"AccessToken":…}`): most goth
-// sessions have no JSON tags, but some do (azureadv2, behind Microsoft,
-// stores the access token as "at"; reddit as "access_token"), and their
-// FetchUser would then see no token.
-func AccessTokenSession(gp goth.Provider, accessToken, idToken string) (goth.Session, error) {
-	if gp == nil {
-		return nil, errors.New("socialauth: AccessTokenSession: nil goth provider")
-	}
-	fields := map[string]string{
-		"AccessToken":  accessToken,
-		"at":           accessToken,
-		"access_token": accessToken,
-	}
-	if idToken != "" {
-		fields["IDToken"] = idToken
-	}
-	data, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("socialauth: AccessTokenSession: %w", err)
-	}
-	s, err := gp.UnmarshalSession(string(data))
-	if err != nil {
-		return nil, fmt.Errorf("socialauth: AccessTokenSession %s: %w", gp.Name(), err)
-	}
-	return s, nil
 }

@@ -555,7 +555,7 @@ func TestAccessTokenSession(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := socialauth.AccessTokenSession(tt.p.Goth, "tok", tt.idToken)
+			s, err := accessTokenSession(tt.p.Goth, "tok", tt.idToken)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -572,7 +572,7 @@ func TestAccessTokenSession(t *testing.T) {
 	}
 	t.Run("nil provider", func(t *testing.T) {
 		t.Parallel()
-		if _, err := socialauth.AccessTokenSession(nil, "tok", ""); err == nil {
+		if _, err := accessTokenSession(nil, "tok", ""); err == nil {
 			t.Error("no error for a nil provider")
 		}
 	})

@@ -40,7 +40,16 @@ type Social[U any] struct {
 }
 
 // flowCookie binds authorization flows to the browser that started them.
+// Over HTTPS it carries the __Host- prefix, so a sibling subdomain cannot
+// plant one.
 const flowCookie = "restauth_social_flow"
+
+func (h *API[U]) flowCookieName() string {
+	if h.Social.SecureCookie {
+		return "__Host-" + flowCookie
+	}
+	return flowCookie
+}
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -187,7 +196,7 @@ func (h *API[U]) socialDisconnect(c *gin.Context) {
 
 // flowBrowser is the browser's flow secret ("" when it has none).
 func (h *API[U]) flowBrowser(c *gin.Context) string {
-	v, err := c.Cookie(flowCookie)
+	v, err := c.Cookie(h.flowCookieName())
 	if err != nil || !hex64.MatchString(v) {
 		return ""
 	}
@@ -201,6 +210,9 @@ func (h *API[U]) flowBrowser(c *gin.Context) string {
 func (h *API[U]) socialAuthorize(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		noStore(c)
+		if !h.limit(c, actSocial, h.ipKey(c)) {
+			return
+		}
 		redirect := p.RedirectURIs[0]
 		pend, err := h.Social.Authorizations.Start(c.Request.Context(), p.Name, redirect, h.flowBrowser(c))
 		if err != nil {
@@ -219,7 +231,7 @@ func (h *API[U]) socialAuthorize(p *socialauth.Provider) gin.HandlerFunc {
 			same = http.SameSiteNoneMode
 		}
 		http.SetCookie(c.Writer, &http.Cookie{
-			Name: flowCookie, Value: pend.Browser, Path: "/", MaxAge: int(h.Social.Expire / time.Second),
+			Name: h.flowCookieName(), Value: pend.Browser, Path: "/", MaxAge: int(h.Social.Expire / time.Second),
 			HttpOnly: true, Secure: h.Social.SecureCookie, SameSite: same,
 		})
 		if strings.Contains(c.GetHeader("Accept"), "application/json") {
@@ -262,6 +274,12 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		noStore(c)
 		ctx := c.Request.Context()
+		if c.Request.Method == http.MethodHead {
+			// A HEAD must not use up the flow.
+			c.Header("Allow", "GET, OPTIONS")
+			c.AbortWithStatus(http.StatusMethodNotAllowed)
+			return
+		}
 		if !h.limit(c, actSocial, h.ipKey(c)) {
 			return
 		}

@@ -85,17 +85,24 @@ func (a *Accounts[U]) find(ctx context.Context, provider, uid string) (*models.S
 	return &acct, nil
 }
 
-// user loads the account's user (an account whose user is gone is an
-// error of the database, not of the client).
-func (a *Accounts[U]) user(ctx context.Context, id uint) (*U, error) {
-	u, err := a.Users.ByID(ctx, id)
+// find loads the account of (provider, uid) with its user; an account
+// whose user the app deleted is removed and counts as none.
+func (a *Accounts[U]) findWithUser(ctx context.Context, provider, uid string) (*models.SocialAccount, *U, error) {
+	acct, err := a.find(ctx, provider, uid)
+	if err != nil || acct == nil {
+		return nil, nil, err
+	}
+	u, err := a.Users.ByID(ctx, acct.UserID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u == nil {
-		return nil, fmt.Errorf("restauth: social account of missing user %d", id)
+		if err := dbx.DB(ctx, a.DB).Where("id = ?", acct.ID).Delete(&models.SocialAccount{}).Error; err != nil {
+			return nil, nil, fmt.Errorf("restauth: delete orphaned social account: %w", err)
+		}
+		return nil, nil, nil
 	}
-	return u, nil
+	return acct, u, nil
 }
 
 // refresh updates an existing account from a new login: extra_data,
@@ -187,6 +194,7 @@ func (a *Accounts[U]) isUnique(err error) bool {
 // Login logs the verified identity in at provider p: its existing
 // account, else email authentication, else a new user.
 func (a *Accounts[U]) Login(ctx context.Context, p Rules, id Identity) (Result[U], error) {
+	id = id.sanitized()
 	// Two attempts: a concurrent first login of the same identity makes
 	// the second sign-up fail on a unique index; it then finds the
 	// account the first one made.
@@ -206,12 +214,12 @@ func (a *Accounts[U]) Login(ctx context.Context, p Rules, id Identity) (Result[U
 }
 
 func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U], error) {
-	acct, err := a.find(ctx, p.Name, id.UID)
+	acct, u, err := a.findWithUser(ctx, p.Name, id.UID)
 	if err != nil {
 		return Result[U]{}, err
 	}
 	if acct != nil {
-		return a.existing(ctx, acct, id)
+		return a.existing(ctx, acct, u, id)
 	}
 	if p.EmailAuthentication && id.EmailVerified && id.Email != "" {
 		u, verified, err := a.byEmail(ctx, id.Email)
@@ -230,12 +238,12 @@ func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U
 		if taken {
 			// A concurrent first login of this same identity may have
 			// signed it up since the lookup above.
-			acct, err := a.find(ctx, p.Name, id.UID)
+			acct, u, err := a.findWithUser(ctx, p.Name, id.UID)
 			if err != nil {
 				return Result[U]{}, err
 			}
 			if acct != nil {
-				return a.existing(ctx, acct, id)
+				return a.existing(ctx, acct, u, id)
 			}
 			return Result[U]{}, ErrEmailTaken
 		}
@@ -247,11 +255,7 @@ func (a *Accounts[U]) login(ctx context.Context, p Rules, id Identity) (Result[U
 }
 
 // existing logs id in through its account acct.
-func (a *Accounts[U]) existing(ctx context.Context, acct *models.SocialAccount, id Identity) (Result[U], error) {
-	u, err := a.user(ctx, acct.UserID)
-	if err != nil {
-		return Result[U]{}, err
-	}
+func (a *Accounts[U]) existing(ctx context.Context, acct *models.SocialAccount, u *U, id Identity) (Result[U], error) {
 	if err := a.refresh(ctx, acct, id); err != nil {
 		return Result[U]{}, err
 	}
@@ -289,9 +293,18 @@ func (a *Accounts[U]) emailTaken(ctx context.Context, email string) (bool, error
 // u's sessions end.
 func (a *Accounts[U]) emailLogin(ctx context.Context, p Rules, id Identity, u *U, verified bool) (Result[U], error) {
 	b := users.Base(u)
+	// An inactive user is refused before anything changes.
+	if !b.IsActive {
+		return Result[U]{}, login.ErrInactive
+	}
 	var added *models.SocialAccount
 	err := dbx.Transaction(ctx, a.DB, func(ctx context.Context, tx *gorm.DB) error {
 		if !verified {
+			// Whoever registered the address before its owner proved it
+			// loses every way in: the password, the logins, and the
+			// social accounts linked so far. The provider has just
+			// verified the address, so it is marked verified (and this
+			// happens once).
 			unusable, err := unusablePassword()
 			if err != nil {
 				return err
@@ -301,6 +314,12 @@ func (a *Accounts[U]) emailLogin(ctx context.Context, p Rules, id Identity, u *U
 			}
 			b.Password = unusable
 			if err := a.Revoke(ctx, b.ID); err != nil {
+				return err
+			}
+			if err := a.deleteAccounts(tx, b.ID); err != nil {
+				return err
+			}
+			if err := a.Confirmations.MarkVerified(ctx, b.ID, id.Email); err != nil {
 				return err
 			}
 		}
@@ -321,6 +340,21 @@ func (a *Accounts[U]) emailLogin(ctx context.Context, p Rules, id Identity, u *U
 	}
 	cred, err := a.Pipeline.Login(ctx, u)
 	return Result[U]{User: u, Credentials: cred}, err
+}
+
+// deleteAccounts removes every social account of a user, with their
+// stored tokens.
+func (a *Accounts[U]) deleteAccounts(tx *gorm.DB, userID uint) error {
+	if a.Box != nil {
+		sub := tx.Model(&models.SocialAccount{}).Select("id").Where("user_id = ?", userID)
+		if err := tx.Where("social_account_id IN (?)", sub).Delete(&models.SocialToken{}).Error; err != nil {
+			return fmt.Errorf("restauth: delete social tokens: %w", err)
+		}
+	}
+	if err := tx.Where("user_id = ?", userID).Delete(&models.SocialAccount{}).Error; err != nil {
+		return fmt.Errorf("restauth: delete social accounts: %w", err)
+	}
+	return nil
 }
 
 // unusablePassword is Django's set_unusable_password value.
@@ -426,10 +460,11 @@ func (a *Accounts[U]) added(ctx context.Context, u *U, acct *models.SocialAccoun
 // refreshed, one another user has answers ErrConnectedOther; then u gets
 // new credentials, as a login.
 func (a *Accounts[U]) Connect(ctx context.Context, u *U, p Rules, id Identity) (login.Credentials, error) {
+	id = id.sanitized()
 	b := users.Base(u)
 	var added *models.SocialAccount
 	for attempt := 0; ; attempt++ {
-		acct, err := a.find(ctx, p.Name, id.UID)
+		acct, _, err := a.findWithUser(ctx, p.Name, id.UID)
 		if err != nil {
 			return login.Credentials{}, err
 		}

@@ -7,6 +7,8 @@
 package social
 
 import (
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/markbates/goth"
@@ -61,3 +63,28 @@ var (
 	// expired or belongs to another browser.
 	ErrInvalidState = verr.NonFieldError(locales.M("social.invalid_state"))
 )
+
+// sanitized returns id fitted to the user columns: names cut to 150
+// characters, an email that is not a plain valid address of at most 254
+// characters dropped (allauth's valid_email_or_none).
+func (id Identity) sanitized() Identity {
+	id.FirstName, id.LastName = cut(id.FirstName, 150), cut(id.LastName, 150)
+	if id.Email != "" {
+		a, err := mail.ParseAddress(id.Email)
+		if err != nil || a.Address != id.Email || len(id.Email) > 254 || strings.ContainsAny(id.Email, "\x00\r\n") {
+			id.Email, id.EmailVerified = "", false
+		}
+	}
+	if id.ExtraData == nil {
+		id.ExtraData = map[string]any{}
+	}
+	return id
+}
+
+// cut shortens s to n characters.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
