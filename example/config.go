@@ -21,12 +21,14 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/ratelimit"
 	"github.com/restauth/restauth/socialauth"
 )
 
@@ -62,6 +64,14 @@ type envConfig struct {
 
 	DisableToken bool         `env:"REST_AUTH_DISABLE_TOKEN"`
 	TokenTTL     secondsOrOff `env:"REST_AUTH_TOKEN_TTL"`
+
+	// RateLimits is "off", or limits replacing the defaults, as
+	// "action=count/period" items, comma-separated (period: s, m, h, d,
+	// optionally with a number: "login_failed=5/5m,signup=10/h").
+	RateLimits rateLimits `env:"RATE_LIMITS"`
+	// RedisURL shares the rate-limit counts of several instances
+	// ("redis://host:6379/0").
+	RedisURL string `env:"REDIS_URL"`
 
 	UseJWT bool `env:"REST_USE_JWT"`
 	// JWT holds the variables that only mean something in JWT mode;
@@ -267,6 +277,14 @@ func (e envConfig) config(stdout io.Writer, log *slog.Logger) (restauth.Config, 
 	}
 	for _, m := range e.LoginMethods {
 		cfg.LoginMethods = append(cfg.LoginMethods, restauth.LoginMethod(m))
+	}
+	cfg.RateLimits.Disabled, cfg.RateLimits.Limits = e.RateLimits.off, e.RateLimits.limits
+	if e.RedisURL != "" {
+		opt, err := redis.ParseURL(e.RedisURL)
+		if err != nil {
+			return cfg, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		cfg.RateLimits.Store = ratelimit.NewRedis(redis.NewClient(opt), "restauth:", nil)
 	}
 	if c := e.ConfirmationCooldown; c != nil {
 		// allauth's 0 is "no cooldown"; Config's zero is the default and
@@ -600,6 +618,52 @@ func (m *loginMethod) UnmarshalText(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a login method: want username, email or both, comma-separated", b)
+}
+
+// rateLimits is RATE_LIMITS: "off", or limits replacing the defaults.
+type rateLimits struct {
+	off    bool
+	limits map[restauth.RateLimitAction]ratelimit.Limit
+}
+
+var periodRe = regexp.MustCompile(`^(\d*)([smhd])$`)
+
+func (r *rateLimits) UnmarshalText(b []byte) error {
+	v := strings.TrimSpace(string(b))
+	if strings.EqualFold(v, "off") {
+		r.off = true
+		return nil
+	}
+	known := restauth.DefaultRateLimits()
+	r.limits = map[restauth.RateLimitAction]ratelimit.Limit{}
+	for _, item := range strings.Split(v, ",") {
+		action, spec, ok := strings.Cut(strings.TrimSpace(item), "=")
+		count, period, ok2 := strings.Cut(spec, "/")
+		if !ok || !ok2 {
+			return fmt.Errorf("%q: want action=count/period", item)
+		}
+		a := restauth.RateLimitAction(strings.TrimSpace(action))
+		if _, ok := known[a]; !ok {
+			return fmt.Errorf("%q is not a rate-limited action", action)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(count))
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q: count must be a whole number", item)
+		}
+		m := periodRe.FindStringSubmatch(strings.TrimSpace(period))
+		if m == nil {
+			return fmt.Errorf("%q: period must be s, m, h or d, optionally after a number", item)
+		}
+		mult := 1
+		if m[1] != "" {
+			if mult, err = strconv.Atoi(m[1]); err != nil || mult < 1 {
+				return fmt.Errorf("%q: bad period", item)
+			}
+		}
+		unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+		r.limits[a] = ratelimit.Limit{Count: n, Window: time.Duration(mult) * unit}
+	}
+	return nil
 }
 
 // verification is ACCOUNT_EMAIL_VERIFICATION's mode.

@@ -24,6 +24,7 @@ import (
 	"github.com/restauth/restauth"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/password"
+	"github.com/restauth/restauth/ratelimit"
 )
 
 // cheapHasher keeps restauth.New fast where no password is checked.
@@ -141,6 +142,10 @@ func TestEnvVariables(t *testing.T) {
 		{"ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", "7", nil, func(s settings) any { return s.auth.Registration.ConfirmationExpire }, 7 * 24 * time.Hour},
 		{"ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN", "60", nil, func(s settings) any { return s.auth.Registration.ConfirmationCooldown }, time.Minute},
 		{"ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN", "0", nil, func(s settings) any { return s.auth.Registration.ConfirmationCooldown }, time.Duration(-1)},
+		{"RATE_LIMITS", "off", nil, func(s settings) any { return s.auth.RateLimits.Disabled }, true},
+		{"RATE_LIMITS", "login_failed=3/5m, signup=0/m", nil, func(s settings) any { return fmt.Sprint(s.auth.RateLimits.Limits) },
+			fmt.Sprint(map[restauth.RateLimitAction]ratelimit.Limit{restauth.RateLoginFailed: {Count: 3, Window: 5 * time.Minute}, restauth.RateSignup: {Count: 0, Window: time.Minute}})},
+		{"REDIS_URL", "redis://127.0.0.1:6379/0", nil, func(s settings) any { return fmt.Sprintf("%T", s.auth.RateLimits.Store) }, "*ratelimit.Redis"},
 		{"ACCOUNT_PREVENT_ENUMERATION", "true", map[string]string{"ACCOUNT_EMAIL_VERIFICATION": "mandatory"}, func(s settings) any { return s.auth.Registration.PreventEnumeration }, true},
 		{"REST_AUTH_DISABLE_TOKEN", "true", jwt, func(s settings) any { return s.auth.Token.Disabled }, true},
 		{"REST_AUTH_TOKEN_TTL", "86400", nil, func(s settings) any { return s.auth.Token.TTL }, 24 * time.Hour},
@@ -214,7 +219,7 @@ func TestVariableList(t *testing.T) {
 		"PASSWORD_RESET_CONFIRM_URL", "PASSWORD_RESET_TIMEOUT",
 		"REST_AUTH_DISABLE_REGISTRATION", "ACCOUNT_EMAIL_VERIFICATION", "ACCOUNT_EMAIL_REQUIRED", "ACCOUNT_USERNAME_REQUIRED",
 		"ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", "ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN", "ACCOUNT_PREVENT_ENUMERATION",
-		"REST_AUTH_DISABLE_TOKEN", "REST_AUTH_TOKEN_TTL", "REST_USE_JWT",
+		"REST_AUTH_DISABLE_TOKEN", "REST_AUTH_TOKEN_TTL", "RATE_LIMITS", "REDIS_URL", "REST_USE_JWT",
 		"ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "ROTATE_REFRESH_TOKENS", "JWT_CHECK_REVOKED",
 		"JWT_AUTH_RETURN_EXPIRATION", "JWT_AUTH_COOKIE", "JWT_AUTH_REFRESH_COOKIE", "JWT_AUTH_REFRESH_COOKIE_PATH",
 		"JWT_AUTH_SECURE", "JWT_AUTH_HTTPONLY", "JWT_AUTH_SAMESITE", "JWT_AUTH_COOKIE_DOMAIN",
@@ -287,6 +292,12 @@ func TestEnvBadValues(t *testing.T) {
 			{"username,", `"" is not a login method: want username, email or both, comma-separated`},
 		},
 		reflect.TypeFor[verification](): {{"required", "want none, optional or mandatory"}},
+		reflect.TypeFor[rateLimits](): {
+			{"login", `"login": want action=count/period`},
+			{"bogus=1/m", `"bogus" is not a rate-limited action`},
+			{"login=x/m", `"login=x/m": count must be a whole number`},
+			{"login=5/week", `"login=5/week": period must be s, m, h or d, optionally after a number`},
+		},
 		reflect.TypeFor[sameSite]():     {{"Sideways", "want Lax, Strict or None"}},
 		reflect.TypeFor[cookieName]():   {{"my auth", cookie}, {"a;b", cookie}, {"é", cookie}},
 		reflect.TypeFor[headerName]():   {{"X CSRF", "not a valid header name (X-CSRFToken or Django's HTTP_X_CSRFTOKEN)"}},

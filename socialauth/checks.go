@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // ErrTokenRejected is wrapped by the errors of the access-token checks
@@ -25,6 +26,8 @@ const (
 	googleTokenInfoURL = "https://oauth2.googleapis.com/tokeninfo"
 	githubAPIURL       = "https://api.github.com"
 	facebookDebugURL   = "https://graph.facebook.com/debug_token"
+	discordOAuthMeURL  = "https://discord.com/api/oauth2/@me"
+	gitlabTokenInfo    = "/oauth/token/info"
 )
 
 // clientOrDefault is hc, or a client with DefaultHTTPTimeout when hc is nil.
@@ -192,6 +195,96 @@ func CheckFacebookToken(appID, appSecret string) func(ctx context.Context, hc *h
 		}
 		return nil
 	}
+}
+
+// CheckDiscordToken returns a Provider.CheckAccessToken that asks Discord
+// about the token (GET https://discord.com/api/oauth2/@me with the token
+// as a Bearer credential) and accepts it only when it was issued to the
+// application clientID. A token Discord refuses (401, 403) or one issued
+// to another application gives an error wrapping ErrTokenRejected;
+// other answers (5xx, unreadable bodies) give a plain error.
+func CheckDiscordToken(clientID string) func(ctx context.Context, hc *http.Client, token string) error {
+	return func(ctx context.Context, hc *http.Client, token string) error {
+		status, body, err := bearerGet(ctx, hc, discordOAuthMeURL, token)
+		if err != nil {
+			return fmt.Errorf("socialauth: discord oauth2/@me: %w", err)
+		}
+		switch status {
+		case http.StatusOK:
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("%w: discord oauth2/@me answered %d", ErrTokenRejected, status)
+		default:
+			return fmt.Errorf("socialauth: discord oauth2/@me answered %d", status)
+		}
+		var info struct {
+			Application struct {
+				ID json.RawMessage `json:"id"`
+			} `json:"application"`
+		}
+		if err := json.Unmarshal(body, &info); err != nil {
+			return fmt.Errorf("socialauth: discord oauth2/@me: %w", err)
+		}
+		if got := jsonIDString(info.Application.ID); clientID == "" || got != clientID {
+			return fmt.Errorf("%w: discord token issued to application %q", ErrTokenRejected, got)
+		}
+		return nil
+	}
+}
+
+// CheckGitLabToken returns a Provider.CheckAccessToken that asks the
+// GitLab instance at baseURL ("" means https://gitlab.com) about the
+// token (GET baseURL/oauth/token/info with the token as a Bearer
+// credential) and accepts it only when it was issued to the OAuth
+// application clientID (application.uid). A token GitLab refuses (401),
+// one issued to another application, or one with no application (a
+// personal access token) gives an error wrapping ErrTokenRejected; other
+// answers (403, 5xx, unreadable bodies) give a plain error.
+func CheckGitLabToken(clientID, baseURL string) func(ctx context.Context, hc *http.Client, token string) error {
+	baseURL = strings.TrimRight(baseURL, "/")
+	if baseURL == "" {
+		baseURL = gitlabBaseURL
+	}
+	endpoint := baseURL + gitlabTokenInfo
+	return func(ctx context.Context, hc *http.Client, token string) error {
+		status, body, err := bearerGet(ctx, hc, endpoint, token)
+		if err != nil {
+			return fmt.Errorf("socialauth: gitlab token info: %w", err)
+		}
+		switch status {
+		case http.StatusOK:
+		case http.StatusUnauthorized:
+			return fmt.Errorf("%w: gitlab token info answered %d", ErrTokenRejected, status)
+		default:
+			return fmt.Errorf("socialauth: gitlab token info answered %d", status)
+		}
+		var info struct {
+			Application *struct {
+				UID string `json:"uid"`
+			} `json:"application"`
+		}
+		if err := json.Unmarshal(body, &info); err != nil {
+			return fmt.Errorf("socialauth: gitlab token info: %w", err)
+		}
+		if info.Application == nil {
+			return fmt.Errorf("%w: gitlab token belongs to no OAuth application", ErrTokenRejected)
+		}
+		if got := info.Application.UID; clientID == "" || got != clientID {
+			return fmt.Errorf("%w: gitlab token issued to application %q", ErrTokenRejected, got)
+		}
+		return nil
+	}
+}
+
+// bearerGet sends GET endpoint with token as a Bearer credential and
+// returns the status and the bounded body (see do).
+func bearerGet(ctx context.Context, hc *http.Client, endpoint, token string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	return do(hc, req)
 }
 
 // jsonIDString reads an id that may be a JSON string or number.

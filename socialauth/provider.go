@@ -78,8 +78,9 @@ type Provider struct {
 	// CheckAccessToken runs before a client's access token is used: it
 	// should ask the provider whether the token was issued to this app,
 	// so that a token obtained by another app for the same person cannot
-	// log in here. CheckGoogleToken, CheckGitHubToken and
-	// CheckFacebookToken are ready-made; nil trusts the token's origin.
+	// log in here. CheckGoogleToken, CheckGitHubToken, CheckFacebookToken,
+	// CheckDiscordToken and CheckGitLabToken are ready-made; nil trusts
+	// the token's origin.
 	CheckAccessToken func(ctx context.Context, hc *http.Client, token string) error
 
 	// AcceptNames takes first_name and last_name from the request when the

@@ -205,9 +205,10 @@ func Microsoft(clientID, clientSecret, tenant string, redirectURIs ...string) Pr
 
 // GitLab returns the GitLab provider for the instance at baseURL (""
 // means https://gitlab.com); goth's gitlab package reads the profile
-// from the v4 API (baseURL/api/v4/user). GitLab email addresses are never
-// taken as verified, and the access-token flow trusts the token's
-// origin.
+// from the v4 API (baseURL/api/v4/user). Access tokens are checked with
+// CheckGitLabToken(clientID, baseURL) (the instance's /oauth/token/info
+// must name this application), and GitLab email addresses are never
+// taken as verified.
 func GitLab(clientID, clientSecret, baseURL string, redirectURIs ...string) Provider {
 	baseURL = strings.TrimRight(baseURL, "/")
 	if baseURL == "" {
@@ -227,16 +228,18 @@ func GitLab(clientID, clientSecret, baseURL string, redirectURIs ...string) Prov
 			Endpoint:     oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL},
 			Scopes:       scopes,
 		},
-		RedirectURIs:  cloneStrings(redirectURIs),
-		VerifiedEmail: neverVerified,
+		RedirectURIs:     cloneStrings(redirectURIs),
+		VerifiedEmail:    neverVerified,
+		CheckAccessToken: CheckGitLabToken(clientID, baseURL),
 	}
 }
 
 // Discord returns the Discord provider: goth's discord package reads the
 // profile (/users/@me), and the email counts as verified when Discord's
 // "verified" flag is true. restauth exchanges codes itself (goth's
-// discord exchange ignores the HTTP client). The access-token flow trusts
-// the token's origin.
+// discord exchange ignores the HTTP client). Access tokens are checked
+// with CheckDiscordToken(clientID) (Discord's /oauth2/@me must name this
+// application).
 func Discord(clientID, clientSecret string, redirectURIs ...string) Provider {
 	scopes := []string{discord.ScopeIdentify, discord.ScopeEmail}
 	g := discord.New(clientID, clientSecret, firstOrEmpty(redirectURIs), scopes...)
@@ -250,8 +253,9 @@ func Discord(clientID, clientSecret string, redirectURIs ...string) Provider {
 			Endpoint:     oauth2.Endpoint{AuthURL: discordAuthURL, TokenURL: discordTokenURL},
 			Scopes:       scopes,
 		},
-		RedirectURIs:  cloneStrings(redirectURIs),
-		VerifiedEmail: discordVerifiedEmail,
+		RedirectURIs:     cloneStrings(redirectURIs),
+		VerifiedEmail:    discordVerifiedEmail,
+		CheckAccessToken: CheckDiscordToken(clientID),
 	}
 }
 

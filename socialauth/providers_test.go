@@ -83,21 +83,21 @@ func TestConstructors(t *testing.T) {
 			wantName: "gitlab", gothName: "gitlab", callback: cb,
 			authURL: "https://gitlab.com/oauth/authorize", tokenURL: "https://gitlab.com/oauth/token",
 			clientID: "lid", clientSecret: "lsecret", scopes: []string{"read_user"},
-			verified: true, redirects: []string{cb},
+			check: true, verified: true, redirects: []string{cb},
 		},
 		{
 			name: "gitlab self-hosted", p: socialauth.GitLab("lid", "lsecret", "https://git.example.org/", cb),
 			wantName: "gitlab", gothName: "gitlab", callback: cb,
 			authURL: "https://git.example.org/oauth/authorize", tokenURL: "https://git.example.org/oauth/token",
 			clientID: "lid", clientSecret: "lsecret", scopes: []string{"read_user"},
-			verified: true, redirects: []string{cb},
+			check: true, verified: true, redirects: []string{cb},
 		},
 		{
 			name: "discord", p: socialauth.Discord("did", "dsecret", cb),
 			wantName: "discord", gothName: "discord", callback: cb,
 			authURL: "https://discord.com/api/oauth2/authorize", tokenURL: "https://discord.com/api/oauth2/token",
 			clientID: "did", clientSecret: "dsecret", scopes: []string{"identify", "email"},
-			verified: true, redirects: []string{cb},
+			check: true, verified: true, redirects: []string{cb},
 		},
 	}
 	for _, tt := range tests {
@@ -468,8 +468,10 @@ func TestFetchUserFailures(t *testing.T) {
 				if err == nil {
 					t.Fatalf("FetchUser succeeded: %+v", u)
 				}
-				if len(api.requests()) != 1 {
-					t.Errorf("got %d requests, want 1 (the profile)", len(api.requests()))
+				// Under load a 50 ms timeout may fire before the request
+				// reaches the fake; never more than the profile call.
+				if n := len(api.requests()); n > 1 || (n == 0 && f.name != "slow") {
+					t.Errorf("got %d requests, want 1 (the profile)", n)
 				}
 			})
 		}
