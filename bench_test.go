@@ -82,8 +82,12 @@ func benchLogin(b *testing.B, hasher password.Hasher) {
 }
 
 // jwtBenchEnv mounts one handler twice: behind RequireAuth and open.
-func jwtBenchEnv(b *testing.B) (*env, string) {
-	e := jwtEnv(b, testdb.SQLite(b), nil)
+func jwtBenchEnv(b *testing.B, mutate ...func(*restauth.Config)) (*env, string) {
+	var m func(*restauth.Config)
+	if len(mutate) > 0 {
+		m = mutate[0]
+	}
+	e := jwtEnv(b, testdb.SQLite(b), m)
 	e.user("bench", "bench@example.com")
 	access := e.loginJWT("bench").str("access")
 	h := func(c *gin.Context) { c.JSON(200, gin.H{"pk": 1, "username": "bench"}) }
@@ -97,6 +101,18 @@ func jwtBenchEnv(b *testing.B) (*env, string) {
 // no database.
 func BenchmarkJWTRequireAuth(b *testing.B) {
 	e, access := jwtBenchEnv(b)
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("GET", "/bench/jwt", nil)
+		r.Header.Set("Authorization", "Bearer "+access)
+		return r
+	}, 200)
+}
+
+// BenchmarkJWTRequireAuthNoRevocationSet is BenchmarkJWTRequireAuth
+// without the in-memory revoked-login check (JWT.RevocationInterval < 0):
+// the ratio of the two is the check's cost.
+func BenchmarkJWTRequireAuthNoRevocationSet(b *testing.B) {
+	e, access := jwtBenchEnv(b, func(c *restauth.Config) { c.JWT.RevocationInterval = -1 })
 	serve(b, e.r, func() *http.Request {
 		r := httptest.NewRequest("GET", "/bench/jwt", nil)
 		r.Header.Set("Authorization", "Bearer "+access)

@@ -36,11 +36,19 @@ type JWTConfig struct {
 	// revokes its whole family (theft detection). Default false.
 	RotateRefreshTokens bool
 	// CheckRevoked makes every access token cost two queries: its user
-	// must be active and its login (refresh family) not revoked, so
-	// logout and password changes take effect at once instead of within
-	// AccessLifetime. Default false: a valid access token costs no query
-	// until the user is loaded.
+	// must be active and its login (refresh family) not revoked, at the
+	// very moment of the request. Default false: RevocationInterval's
+	// in-memory check already ends revoked logins within a second at no
+	// per-request cost; turn this on for strict immediacy.
 	CheckRevoked bool
+	// RevocationInterval is how stale the in-memory set of revoked logins
+	// may be: RequireAuth refuses the access tokens of a login revoked
+	// (logout, password change or reset, a revoked session,
+	// Plugin.RevokeSessions) on any instance at most this long ago,
+	// reading the database at most once per interval, only when requests
+	// come. Default 1 s; negative turns the check off (access tokens then
+	// live to their expiry, as in simplejwt).
+	RevocationInterval time.Duration
 	// ResponseStyle picks the body of logins. Default JWTResponseDefault.
 	ResponseStyle JWTResponseStyle
 	// ReturnExpiration adds access_expiration and refresh_expiration to
@@ -130,6 +138,9 @@ func (c *JWTConfig) withDefaults(secretKey string) error {
 	}
 	if c.RefreshLifetime == 0 {
 		c.RefreshLifetime = 24 * time.Hour
+	}
+	if c.RevocationInterval == 0 {
+		c.RevocationInterval = time.Second
 	}
 	if len(c.Keys) == 0 {
 		c.Keys = []JWTKey{DefaultJWTKey(secretKey)}

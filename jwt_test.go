@@ -400,7 +400,16 @@ func TestJWTAccessCostsNoQuery(t *testing.T) {
 	e.user("alice", "alice@example.com")
 	access := e.loginJWT("alice").str("access")
 	n := queryCounter(t, db)
+	// The set of revoked logins is read once per RevocationInterval (the
+	// login made it stale); after that a request costs no query.
 	expect(t, e.do("GET", "/api/claims", nil, bearer(access)...), 200)
+	if *n != 1 {
+		t.Fatalf("the first check after a login read the revoked set with %d queries, want 1", *n)
+	}
+	*n = 0
+	for range 3 {
+		expect(t, e.do("GET", "/api/claims", nil, bearer(access)...), 200)
+	}
 	if *n != 0 {
 		t.Fatalf("a valid access token cost %d queries", *n)
 	}
@@ -434,9 +443,10 @@ func TestJWTAccessCostsNoQuery(t *testing.T) {
 		expect(t, strict.do("GET", "/api/claims", nil, bearer(late.str("access"))...), 200)
 		strict.clock.Advance(4 * time.Minute)
 		expect(t, strict.do("GET", "/api/claims", nil, bearer(late.str("access"))...), 401)
-		// Without the check the logged-out access token lives on until
-		// it expires (documented).
-		loose := jwtEnv(t, testdb.SQLite(t), nil)
+		// Without either check the logged-out access token lives on
+		// until it expires (documented; TestJWTRevocationSet covers the
+		// default in-memory check).
+		loose := jwtEnv(t, testdb.SQLite(t), func(c *restauth.Config) { c.JWT.RevocationInterval = -1 })
 		loose.user("carol", "carol@example.com")
 		lr := loose.loginJWT("carol")
 		expect(t, loose.do("POST", "/rest-auth/logout/", map[string]any{"refresh": lr.str("refresh")}), 200)

@@ -17,12 +17,14 @@ import (
 	"github.com/restauth/restauth/internal/dberr"
 	"github.com/restauth/restauth/internal/dblog"
 	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/devices"
 	"github.com/restauth/restauth/internal/endpoints"
 	"github.com/restauth/restauth/internal/jwtauth"
 	"github.com/restauth/restauth/internal/login"
 	"github.com/restauth/restauth/internal/mail"
 	"github.com/restauth/restauth/internal/passwords"
 	"github.com/restauth/restauth/internal/resets"
+	"github.com/restauth/restauth/internal/revoked"
 	"github.com/restauth/restauth/internal/secret"
 	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/internal/signup"
@@ -88,7 +90,11 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		Expire: cfg.Registration.ConfirmationExpire, Cooldown: cfg.Registration.ConfirmationCooldown, Now: cfg.Now}
 
 	var sess *sessions.Sessions[U]
-	var issuer login.Issuer[U] = login.TokenIssuer[U]{Keys: keys}
+	var revokedSet *revoked.Set
+	// Sessions of sessions/: token keys only in the default store (a
+	// custom one cannot be checked or ended by digest).
+	dev := &devices.Devices{DB: db, Now: cfg.Now, Tokens: cfg.Token.Store == nil && !cfg.Token.Disabled, JWT: cfg.JWT.Enabled}
+	var issuer login.Issuer[U] = login.TokenIssuer[U]{Keys: keys, Devices: dev}
 	if cfg.JWT.Enabled {
 		ks := make([]jwtauth.Key, len(cfg.JWT.Keys))
 		for i, k := range cfg.JWT.Keys {
@@ -100,7 +106,11 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		}
 		sess = &sessions.Sessions[U]{DB: db, Users: us, JWT: iss, Rotate: cfg.JWT.RotateRefreshTokens,
 			CheckRevoked: cfg.JWT.CheckRevoked, Claims: o.claims, Now: cfg.Now, Log: cfg.Logger}
-		issuer = login.JWTIssuer[U]{Sessions: sess}
+		if cfg.JWT.RevocationInterval > 0 {
+			revokedSet = revoked.New(db, cfg.JWT.AccessLifetime, cfg.JWT.RevocationInterval, cfg.Now)
+			sess.Revoked = revokedSet
+		}
+		issuer = login.JWTIssuer[U]{Sessions: sess, Devices: dev}
 	}
 
 	// Active first; the app's checks; verified email last, so that a
@@ -192,7 +202,8 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		Extensions: o.ext,
 		Services: endpoints.Services[U]{
 			Users: us, Keys: keys, Sessions: sess, Login: pipeline, Password: pw, Passwords: pws,
-			Signup: su, Social: soc, Hooks: &o.hooks, Catalog: cfg.Catalog, Log: cfg.Logger, Now: cfg.Now,
+			Signup: su, Social: soc, Revoked: revokedSet, Hooks: &o.hooks, Catalog: cfg.Catalog, Log: cfg.Logger, Now: cfg.Now,
+			Devices: dev,
 		},
 	}
 	return p, nil
@@ -228,6 +239,9 @@ func (p *Plugin[U]) AutoMigrate() error {
 		return err
 	}
 	if err := p.api.Signup.Confirmations.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := p.api.Devices.Migrate(ctx); err != nil {
 		return err
 	}
 	if p.api.Social != nil {
@@ -389,7 +403,8 @@ func (p *Plugin[U]) Shutdown(ctx context.Context) error { return p.mail.Shutdown
 // PruneExpired deletes rows that can no longer authenticate anyone:
 // expired refresh-token records and their blacklist rows (JWT mode),
 // expired token keys of a store that is a TokenPruner (the default one
-// is), expired email confirmations, and used id_tokens and authorization
+// is), expired email confirmations, sessions (sessions/) whose token key
+// or refresh family is gone, and used id_tokens and authorization
 // flows of social login that expired. Run it from a scheduler (daily is
 // plenty); it returns how many rows it deleted.
 func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
@@ -398,6 +413,13 @@ func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
 		n, err := s.Prune(ctx)
 		if err != nil {
 			return 0, err
+		}
+		total += n
+	}
+	if d := p.api.Devices; d != nil {
+		n, err := d.Prune(ctx)
+		if err != nil {
+			return total, err
 		}
 		total += n
 	}
@@ -426,5 +448,8 @@ func (p *Plugin[U]) RevokeSessions(ctx context.Context, u *U) error {
 			return err
 		}
 	}
-	return p.api.Keys.RevokeUser(ctx, id, "")
+	if err := p.api.Keys.RevokeUser(ctx, id, ""); err != nil {
+		return err
+	}
+	return p.api.Devices.DeleteUser(ctx, id, "", "")
 }

@@ -161,6 +161,12 @@ func TestJWTWalkthrough(t *testing.T) {
 			if res.StatusCode != 401 || body["detail"] != "Token is invalid or expired" || body["code"] != "token_not_valid" {
 				t.Fatalf("refresh after logout: %d %v", res.StatusCode, body)
 			}
+			// The logged-out login's access token is refused too (the
+			// in-memory set of revoked logins).
+			res, body = send(t, nil, "GET", base+"user/", "", bearer(access))
+			if res.StatusCode != 401 || body["code"] != "token_not_valid" {
+				t.Fatalf("access token after logout: %d %v", res.StatusCode, body)
+			}
 		})
 	}
 }

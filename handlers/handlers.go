@@ -46,6 +46,15 @@ type Endpoints struct {
 	// SocialAccountDisconnect is POST socialaccounts/:id/disconnect/; it
 	// reads the :id parameter.
 	SocialAccountDisconnect gin.HandlerFunc
+	// Sessions is GET sessions/: the caller's sessions (one per token
+	// key or JWT login), the current one marked.
+	Sessions gin.HandlerFunc
+	// SessionRevoke is POST sessions/:id/revoke/; it reads the :id
+	// parameter.
+	SessionRevoke gin.HandlerFunc
+	// SessionRevokeOthers is POST sessions/revoke-others/: it ends every
+	// session of the caller but the current one.
+	SessionRevokeOthers gin.HandlerFunc
 	// Social holds each social provider's endpoints by its Name.
 	Social map[string]SocialEndpoints
 }

@@ -4,11 +4,14 @@ import "time"
 
 // EmailAddress is one address of a user (allauth's EmailAddress): whether
 // it has been verified and whether it is the primary one. Addresses are
-// unique in any letter case (an index made by AutoMigrate).
+// unique in any letter case: EmailKey, maintained by restauth (never set
+// by apps), is the address case-folded, with a unique index made by
+// AutoMigrate.
 type EmailAddress struct {
 	ID       uint   `gorm:"primaryKey"`
 	UserID   uint   `gorm:"not null;index"`
 	Email    string `gorm:"size:254;not null"`
+	EmailKey string `gorm:"size:1016;not null;default:''"`
 	Verified bool   `gorm:"not null"`
 	Primary  bool   `gorm:"column:is_primary;not null"`
 }

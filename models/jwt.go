@@ -25,7 +25,7 @@ func (OutstandingToken) TableName() string { return "restauth_jwt_outstanding" }
 type BlacklistedToken struct {
 	ID            uint      `gorm:"primaryKey"`
 	TokenID       uint      `gorm:"not null;uniqueIndex"`
-	BlacklistedAt time.Time `gorm:"not null"`
+	BlacklistedAt time.Time `gorm:"not null;index"`
 }
 
 // TableName returns the table of BlacklistedToken rows.

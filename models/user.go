@@ -31,10 +31,19 @@ import "time"
 //
 // The JSON tags follow Django's field names. Password holds the encoded hash
 // and is never serialised.
+//
+// UsernameKey and EmailKey are maintained by restauth, never set by apps:
+// the case-folded, NFKC-normalised forms of Username and Email by which
+// users are looked up, unique in the table (indexes made by AutoMigrate).
+// restauth sets them on every create and update made through GORM and
+// AutoMigrate fills them in rows that lack them. restauth stores
+// usernames NFKC-normalised and e-mail domains lower-cased.
 type User struct {
 	ID          uint       `gorm:"primaryKey" json:"pk"`
 	Username    string     `gorm:"size:150;not null" json:"username"`
+	UsernameKey string     `gorm:"size:600;not null;default:''" json:"-"`
 	Email       string     `gorm:"size:254;not null" json:"email"`
+	EmailKey    string     `gorm:"size:1016;not null;default:''" json:"-"`
 	Password    string     `gorm:"size:255;not null" json:"-"`
 	FirstName   string     `gorm:"size:150;not null" json:"first_name"`
 	LastName    string     `gorm:"size:150;not null" json:"last_name"`

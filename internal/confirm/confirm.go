@@ -16,7 +16,10 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/ident"
 	"github.com/restauth/restauth/internal/secret"
+	"github.com/restauth/restauth/internal/verr"
+	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
 )
 
@@ -39,25 +42,121 @@ type Confirmations struct {
 
 func (c *Confirmations) now() time.Time { return c.Now().UTC() }
 
+// Index names: the unique index on email_key, and the lower(email) one of
+// earlier versions that Migrate replaces.
+const (
+	keyIndex = "restauth_email_addresses_email_key_ci"
+	oldIndex = "restauth_email_addresses_email_ci"
+)
+
+// backfillBatch is how many rows Migrate reads at a time.
+const backfillBatch = 500
+
 // Migrate creates or updates the address and confirmation tables and the
-// case-insensitive unique index on addresses.
+// unique index on the addresses' email_key (ident.EmailKey). In one
+// transaction it fills the keys of rows that have none (a database from
+// before the keys, or rows written by raw SQL), drops the lower(email)
+// index of earlier versions and creates the new one; two addresses with
+// one key fail it, naming their ids and users, and leave the database as
+// it was.
 func (c *Confirmations) Migrate(ctx context.Context) error {
-	db := dbx.DB(ctx, c.DB)
-	if err := db.AutoMigrate(&models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
+	if err := dbx.DB(ctx, c.DB).AutoMigrate(&models.EmailAddress{}, &models.EmailConfirmation{}); err != nil {
 		return fmt.Errorf("restauth: migrate addresses: %w", err)
 	}
-	err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS restauth_email_addresses_email_ci ON ? (lower(email))",
-		clause.Table{Name: models.EmailAddress{}.TableName()}).Error
-	if err != nil {
-		return fmt.Errorf("restauth: migrate: index restauth_email_addresses_email_ci: %w", err)
-	}
-	return nil
+	table := models.EmailAddress{}.TableName()
+	return dbx.Transaction(ctx, c.DB, func(ctx context.Context, db *gorm.DB) error {
+		if err := db.Exec("DROP INDEX IF EXISTS " + oldIndex).Error; err != nil {
+			return fmt.Errorf("restauth: migrate: drop index %s: %w", oldIndex, err)
+		}
+		indexed := db.Migrator().HasIndex(table, keyIndex)
+		if err := backfill(db, indexed); err != nil {
+			return err
+		}
+		if indexed {
+			return nil
+		}
+		var keys []string
+		err := db.Model(&models.EmailAddress{}).Where("email_key <> ''").Group("email_key").Having("count(*) > 1").
+			Limit(1).Pluck("email_key", &keys).Error
+		if err != nil {
+			return fmt.Errorf("restauth: migrate: find duplicate addresses: %w", err)
+		}
+		if len(keys) > 0 {
+			var rows []models.EmailAddress
+			if err := db.Where("email_key = ?", keys[0]).Order("id").Limit(2).Find(&rows).Error; err != nil {
+				return fmt.Errorf("restauth: migrate: find duplicate addresses: %w", err)
+			}
+			return duplicateErr(rows)
+		}
+		err = db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS "+keyIndex+" ON ? (email_key) WHERE email_key <> ''", clause.Table{Name: table}).Error
+		if err != nil {
+			return fmt.Errorf("restauth: migrate: index %s: %w", keyIndex, err)
+		}
+		return nil
+	})
 }
 
+// backfill sets the key of every address that has none, in batches in id
+// order. indexed says the key index exists already (rows written by raw
+// SQL since the upgrade): an address whose key another row holds then
+// fails it.
+func backfill(db *gorm.DB, indexed bool) error {
+	var last uint
+	for {
+		var rows []models.EmailAddress
+		err := db.Where("id > ? AND email_key = '' AND email <> ''", last).Order("id").Limit(backfillBatch).Find(&rows).Error
+		if err != nil {
+			return fmt.Errorf("restauth: migrate: read addresses: %w", err)
+		}
+		for _, r := range rows {
+			key := ident.EmailKey(r.Email)
+			if indexed {
+				var other []models.EmailAddress
+				if err := db.Where("email_key = ? AND id <> ?", key, r.ID).Limit(1).Find(&other).Error; err != nil {
+					return fmt.Errorf("restauth: migrate: find duplicate addresses: %w", err)
+				}
+				if len(other) > 0 {
+					return duplicateErr([]models.EmailAddress{other[0], r})
+				}
+			}
+			err := db.Exec("UPDATE ? SET email_key = ? WHERE id = ?", clause.Table{Name: models.EmailAddress{}.TableName()}, key, r.ID).Error
+			if err != nil {
+				return fmt.Errorf("restauth: migrate: set address key: %w", err)
+			}
+		}
+		if len(rows) < backfillBatch {
+			return nil
+		}
+		last = rows[len(rows)-1].ID
+	}
+}
+
+// duplicateErr names two addresses that are one when compared
+// case-folded.
+func duplicateErr(rows []models.EmailAddress) error {
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, fmt.Sprintf("%d (user %d)", r.ID, r.UserID))
+	}
+	return fmt.Errorf("restauth: migrate addresses: email addresses %s are one address when compared normalised and case-folded; remove one and migrate again",
+		strings.Join(ids, " and "))
+}
+
+// maxKeyBytes is the most bytes an address's key may take (within its
+// column and PostgreSQL's index entry limit).
+const maxKeyBytes = 1016
+
 // AddAddress stores addr (UserID, Email and its Primary and Verified
-// flags) and returns its ID.
+// flags) and returns its ID. The address is stored with its domain
+// lower-cased (ident.Email) and its key; one whose key is too long is a
+// *verr.Error.
 func (c *Confirmations) AddAddress(ctx context.Context, addr models.EmailAddress) (uint, error) {
 	addr.ID = 0
+	addr.Email = ident.Email(addr.Email)
+	addr.EmailKey = ident.EmailKey(addr.Email)
+	if len(addr.EmailKey) > maxKeyBytes {
+		return 0, verr.Field("email", locales.M("field.invalid_email"))
+	}
 	if err := dbx.DB(ctx, c.DB).Create(&addr).Error; err != nil {
 		if _, ok := c.Unique(err); ok {
 			return 0, ErrAddressTaken
@@ -72,7 +171,7 @@ func (c *Confirmations) AddAddress(ctx context.Context, addr models.EmailAddress
 func (c *Confirmations) MarkVerified(ctx context.Context, userID uint, email string) error {
 	return dbx.Transaction(ctx, c.DB, func(ctx context.Context, tx *gorm.DB) error {
 		var rows []models.EmailAddress
-		if err := tx.Where("user_id = ? AND lower(email) = lower(?)", userID, email).Limit(1).Find(&rows).Error; err != nil {
+		if err := tx.Where("user_id = ? AND email_key = ?", userID, ident.EmailKey(email)).Limit(1).Find(&rows).Error; err != nil {
 			return fmt.Errorf("restauth: find address: %w", err)
 		}
 		if len(rows) == 0 {
@@ -99,10 +198,15 @@ func (c *Confirmations) verify(tx *gorm.DB, addr models.EmailAddress) error {
 	return nil
 }
 
-// EmailTaken reports whether an address row holds email (any case).
+// EmailTaken reports whether an address row holds email (any case: by
+// ident.EmailKey).
 func (c *Confirmations) EmailTaken(ctx context.Context, email string) (bool, error) {
+	key := ident.EmailKey(email)
+	if key == "" {
+		return false, nil
+	}
 	var n int64
-	if err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("lower(email) = lower(?)", email).Count(&n).Error; err != nil {
+	if err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("email_key = ?", key).Count(&n).Error; err != nil {
 		return false, fmt.Errorf("restauth: find email: %w", err)
 	}
 	return n > 0, nil
@@ -187,11 +291,16 @@ func (c *Confirmations) Confirm(ctx context.Context, key string) (uint, error) {
 	return addr.UserID, nil
 }
 
-// ForResend returns the unverified address email when it may get a new
-// key now (no key sent within the cooldown); nil otherwise.
+// ForResend returns the unverified address email (any case: by
+// ident.EmailKey) when it may get a new key now (no key sent within the
+// cooldown); nil otherwise.
 func (c *Confirmations) ForResend(ctx context.Context, email string) (*models.EmailAddress, error) {
+	key := ident.EmailKey(email)
+	if key == "" {
+		return nil, nil
+	}
 	var rows []models.EmailAddress
-	if err := dbx.DB(ctx, c.DB).Where("lower(email) = lower(?)", email).Limit(1).Find(&rows).Error; err != nil {
+	if err := dbx.DB(ctx, c.DB).Where("email_key = ?", key).Limit(1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("restauth: find address: %w", err)
 	}
 	if len(rows) == 0 || rows[0].Verified {

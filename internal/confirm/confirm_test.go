@@ -89,7 +89,8 @@ func TestAddAddress(t *testing.T) {
 		c, _ := setup(t, db)
 		ctx := context.Background()
 		id := add(t, c, 1, "Alice@Example.com", true, false)
-		if a := address(t, db, id); a.UserID != 1 || a.Email != "Alice@Example.com" || !a.Primary || a.Verified {
+		// Stored with its domain lower-cased (Django's normalize_email).
+		if a := address(t, db, id); a.UserID != 1 || a.Email != "Alice@example.com" || !a.Primary || a.Verified {
 			t.Fatalf("stored %+v", a)
 		}
 		for _, tc := range []struct {
@@ -316,7 +317,7 @@ func TestMarkVerified(t *testing.T) {
 		if err := c.MarkVerified(ctx, 1, "second@example.COM"); err != nil {
 			t.Fatal(err)
 		}
-		if a := address(t, db, second); !a.Verified || !a.Primary || a.Email != "Second@Example.com" {
+		if a := address(t, db, second); !a.Verified || !a.Primary || a.Email != "Second@example.com" {
 			t.Fatalf("second %+v", a)
 		}
 		if a := address(t, db, first); a.Primary {

@@ -202,6 +202,7 @@ func (h *API[U]) authenticate(c *gin.Context) error {
 		}
 		c.Set(userKey, u)
 		c.Set(tokenKey, cred)
+		h.touchKey(c, cred)
 		return nil
 	case "bearer":
 		return h.authenticateJWT(c, cred)
@@ -250,6 +251,16 @@ func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
 		}
 		return u, nil
 	}}
+	if h.Revoked != nil && !h.JWT.CheckRevoked {
+		// No query, but at most once per RevocationInterval.
+		rev, err := h.Revoked.Revoked(ctx, claims.SID)
+		if err != nil {
+			h.Log.WarnContext(ctx, "restauth: revoked logins not refreshed; using the last set", "err", err)
+		}
+		if rev {
+			return invalidJWT()
+		}
+	}
 	if h.JWT.CheckRevoked {
 		live, err := h.Sessions.Live(ctx, claims.SID)
 		if err != nil {
@@ -265,6 +276,7 @@ func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
 	c.Set(userKey, p)
 	c.Set(tokenKey, raw)
 	c.Set(claimsKey, claims)
+	h.touchFamily(c, claims.SID)
 	return nil
 }
 

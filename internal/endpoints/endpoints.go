@@ -19,9 +19,11 @@ import (
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/bind"
 	"github.com/restauth/restauth/internal/confirm"
+	"github.com/restauth/restauth/internal/devices"
 	"github.com/restauth/restauth/internal/hooks"
 	"github.com/restauth/restauth/internal/login"
 	"github.com/restauth/restauth/internal/passwords"
+	"github.com/restauth/restauth/internal/revoked"
 	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/internal/signup"
 	"github.com/restauth/restauth/internal/social"
@@ -95,10 +97,14 @@ type Services[U any] struct {
 	Passwords *passwords.Passwords[U]
 	Signup    *signup.Signup[U]
 	Social    *Social[U] // nil without social providers
-	Hooks     *hooks.Hooks[U]
-	Catalog   *locales.Catalog
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Revoked is the in-memory set of revoked JWT logins (nil when off).
+	Revoked *revoked.Set
+	Hooks   *hooks.Hooks[U]
+	Catalog *locales.Catalog
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Devices keeps the sessions of sessions/ (nil: no such routes).
+	Devices *devices.Devices
 }
 
 // API serves the endpoints of one Plugin[U].
@@ -215,6 +221,7 @@ func (h *API[U]) withTimeout(ctx context.Context) (context.Context, context.Canc
 func (h *API[U]) bound(c *gin.Context) func() {
 	orig := c.Request
 	ctx, cancel := h.withTimeout(orig.Context())
+	ctx = h.withClient(c, ctx) // who logs in, for the sessions of sessions/
 	c.Request = orig.WithContext(ctx)
 	return func() {
 		cancel()
@@ -295,6 +302,11 @@ func (h *API[U]) table() handlers.Endpoints {
 		e.TokenRefresh = h.tokenRefresh
 		e.TokenVerify = h.tokenVerify
 	}
+	if h.Devices != nil {
+		e.Sessions = h.authed(h.sessionsList)
+		e.SessionRevoke = h.authed(h.sessionRevoke)
+		e.SessionRevokeOthers = h.authed(h.sessionRevokeOthers)
+	}
 	h.socialTable(&e)
 	return e
 }
@@ -320,7 +332,7 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 	e := h.table()
 	for _, f := range []*gin.HandlerFunc{&e.Login, &e.Logout, &e.User, &e.PasswordChange, &e.PasswordReset,
 		&e.PasswordResetConfirm, &e.Register, &e.VerifyEmail, &e.ResendEmail, &e.ConfirmEmailPage, &e.TokenRefresh, &e.TokenVerify,
-		&e.SocialAccounts, &e.SocialAccountDisconnect} {
+		&e.SocialAccounts, &e.SocialAccountDisconnect, &e.Sessions, &e.SessionRevoke, &e.SessionRevokeOthers} {
 		*f = wrap(*f)
 	}
 	for name, se := range e.Social {
@@ -360,6 +372,11 @@ func (h *API[U]) Register(r gin.IRouter) {
 	if e.TokenRefresh != nil {
 		h.route(r, "token/refresh", map[string]gin.HandlerFunc{http.MethodPost: e.TokenRefresh})
 		h.route(r, "token/verify", map[string]gin.HandlerFunc{http.MethodPost: e.TokenVerify})
+	}
+	if e.Sessions != nil {
+		h.route(r, "sessions", map[string]gin.HandlerFunc{http.MethodGet: e.Sessions})
+		h.route(r, "sessions/revoke-others", map[string]gin.HandlerFunc{http.MethodPost: e.SessionRevokeOthers})
+		h.route(r, "sessions/:id/revoke", map[string]gin.HandlerFunc{http.MethodPost: e.SessionRevoke})
 	}
 	h.registerSocial(r, plain, e)
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/devices"
 	"github.com/restauth/restauth/internal/hooks"
+	"github.com/restauth/restauth/internal/secret"
 	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/internal/tokens"
 	"github.com/restauth/restauth/internal/users"
@@ -45,21 +47,50 @@ type Issuer[U any] interface {
 }
 
 // TokenIssuer issues token keys.
-type TokenIssuer[U any] struct{ Keys *tokens.Keys }
+type TokenIssuer[U any] struct {
+	Keys *tokens.Keys
+	// Devices records each key as a session, with the client ctx
+	// carries (nil records nothing).
+	Devices *devices.Devices
+}
 
-// Issue stores a new key for u.
+// Issue stores a new key for u (and its session, in the same
+// transaction).
 func (t TokenIssuer[U]) Issue(ctx context.Context, u *U) (Credentials, error) {
-	k, err := t.Keys.Issue(ctx, users.Base(u).ID)
-	return Credentials{Key: k}, err
+	id := users.Base(u).ID
+	k, err := t.Keys.Issue(ctx, id)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if t.Devices != nil {
+		if err := t.Devices.Record(ctx, id, devices.Token, secret.Digest(k), devices.ClientFrom(ctx)); err != nil {
+			return Credentials{}, err
+		}
+	}
+	return Credentials{Key: k}, nil
 }
 
 // JWTIssuer starts a JWT login (a new refresh family).
-type JWTIssuer[U any] struct{ Sessions *sessions.Sessions[U] }
+type JWTIssuer[U any] struct {
+	Sessions *sessions.Sessions[U]
+	// Devices records each family as a session, with the client ctx
+	// carries (nil records nothing).
+	Devices *devices.Devices
+}
 
-// Issue signs an access/refresh pair for u.
+// Issue signs an access/refresh pair for u (and records its session, in
+// the same transaction).
 func (j JWTIssuer[U]) Issue(ctx context.Context, u *U) (Credentials, error) {
 	p, err := j.Sessions.Issue(ctx, u)
-	return Credentials{Pair: p}, err
+	if err != nil {
+		return Credentials{}, err
+	}
+	if j.Devices != nil {
+		if err := j.Devices.Record(ctx, users.Base(u).ID, devices.JWT, p.Family, devices.ClientFrom(ctx)); err != nil {
+			return Credentials{}, err
+		}
+	}
+	return Credentials{Pair: p}, nil
 }
 
 // Refusals of the built-in checks.

@@ -54,9 +54,19 @@ type Sessions[U any] struct {
 	Claims func(ctx context.Context, u *U) map[string]any
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Revoked, when set, is told of this instance's revocations (its
+	// next check reads them at once).
+	Revoked interface{ Stale() }
 }
 
 func (s *Sessions[U]) now() time.Time { return s.Now().UTC() }
+
+// revoked tells the revoked set of a revocation.
+func (s *Sessions[U]) revoked() {
+	if s.Revoked != nil {
+		s.Revoked.Stale()
+	}
+}
 
 // UserIDString is the user_id claim of a user.
 func UserIDString(id uint) string { return strconv.FormatUint(uint64(id), 10) }
@@ -146,6 +156,7 @@ func (s *Sessions[U]) revokeWhere(tx *gorm.DB, cond string, args ...any) error {
 // keep ("" keeps none). ctx may carry a transaction that already holds
 // the user's lock; otherwise RevokeUser takes it.
 func (s *Sessions[U]) RevokeUser(ctx context.Context, userID uint, keep string) error {
+	defer s.revoked()
 	return s.withUserLock(ctx, userID, func(tx *gorm.DB) error {
 		return s.revokeWhere(tx, "o.user_id = ? AND o.family <> ?", userID, keep)
 	})
@@ -153,6 +164,7 @@ func (s *Sessions[U]) RevokeUser(ctx context.Context, userID uint, keep string) 
 
 // RevokeFamily blacklists the refresh tokens of one login of userID.
 func (s *Sessions[U]) RevokeFamily(ctx context.Context, userID uint, family string) error {
+	defer s.revoked()
 	return s.withUserLock(ctx, userID, func(tx *gorm.DB) error {
 		return s.revokeWhere(tx, "o.user_id = ? AND o.family = ?", userID, family)
 	})
@@ -280,6 +292,7 @@ func (s *Sessions[U]) Refresh(ctx context.Context, raw string) (Pair, error) {
 
 // Logout blacklists the refresh token raw and returns its user's ID.
 func (s *Sessions[U]) Logout(ctx context.Context, raw string) (uint, error) {
+	defer s.revoked()
 	var id uint
 	err := s.use(ctx, raw, true, func(_ context.Context, _ *gorm.DB, row *models.OutstandingToken) error {
 		id = row.UserID

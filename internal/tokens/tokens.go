@@ -91,6 +91,15 @@ func (s *GORMStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteDigest revokes the key of userID whose digest is digest (the
+// form restauth_tokens holds), for ending a session by its handle.
+func (s *GORMStore) DeleteDigest(ctx context.Context, userID uint, digest string) error {
+	if err := dbx.DB(ctx, s.db).Where("digest = ? AND user_id = ?", digest, userID).Delete(&models.Token{}).Error; err != nil {
+		return fmt.Errorf("restauth: delete token: %w", err)
+	}
+	return nil
+}
+
 // DeleteUser revokes every key of userID except those in keep.
 func (s *GORMStore) DeleteUser(ctx context.Context, userID uint, keep ...string) error {
 	q := dbx.DB(ctx, s.db).Where("user_id = ?", userID)
@@ -138,6 +147,26 @@ func (k *Keys) User(ctx context.Context, key string) (uint, error) { return k.St
 
 // Revoke deletes key.
 func (k *Keys) Revoke(ctx context.Context, key string) error { return k.Store.Delete(ctx, key) }
+
+// ErrNoDigest is RevokeDigest's answer for a store that cannot revoke a
+// key by its digest.
+var ErrNoDigest = errors.New("restauth: the token store cannot revoke a key by its digest")
+
+// DigestDeleter is a Store that can revoke a key by its digest (the
+// default GORMStore can).
+type DigestDeleter interface {
+	DeleteDigest(ctx context.Context, userID uint, digest string) error
+}
+
+// RevokeDigest deletes the key of userID with digest secret.Digest(key);
+// ErrNoDigest when the store cannot.
+func (k *Keys) RevokeDigest(ctx context.Context, userID uint, digest string) error {
+	d, ok := k.Store.(DigestDeleter)
+	if !ok {
+		return ErrNoDigest
+	}
+	return d.DeleteDigest(ctx, userID, digest)
+}
 
 // RevokeUser deletes every key of userID but keep ("" keeps none).
 func (k *Keys) RevokeUser(ctx context.Context, userID uint, keep string) error {

@@ -14,12 +14,16 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/ident"
+	"github.com/restauth/restauth/internal/verr"
+	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
 )
 
@@ -45,11 +49,16 @@ type Users[U any] struct {
 }
 
 // New returns the store of U on db. unique tells a unique-index
-// violation and the constraint it hit.
+// violation and the constraint it hit. It registers on db the callbacks
+// that keep the identity keys of rows written through GORM
+// (ident.Maintain).
 func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, bool)) (*Users[U], error) {
 	stmt := &gorm.Statement{DB: db}
 	if err := stmt.Parse(new(U)); err != nil {
 		return nil, fmt.Errorf("restauth: user schema: %w", err)
+	}
+	if err := ident.Maintain(db); err != nil {
+		return nil, err
 	}
 	return &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema}, nil
 }
@@ -59,27 +68,139 @@ func (s *Users[U]) Table() string { return s.schema.Table }
 
 var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
-// Migrate creates or updates the user table and its case-insensitive
-// unique indexes on username and (non-empty) email, named
-// <table>_username_ci and <table>_email_ci (the names Create's error
-// mapping knows).
+// Migrate creates or updates the user table and its unique indexes on
+// the identity keys: username_key, and email_key where not empty, named
+// <table>_username_key_ci and <table>_email_key_ci (the names Create's
+// error mapping knows). In one transaction it fills the keys of rows that
+// have none (a database from before the keys, or rows written by raw
+// SQL), drops the lower() indexes of earlier versions
+// (<table>_username_ci, <table>_email_ci) and creates the new ones; two
+// users whose names or addresses fold to one key fail it, naming both,
+// and leave the database as it was.
 func (s *Users[U]) Migrate(ctx context.Context) error {
-	db := dbx.DB(ctx, s.db)
-	if err := db.AutoMigrate(new(U)); err != nil {
+	if err := dbx.DB(ctx, s.db).AutoMigrate(new(U)); err != nil {
 		return fmt.Errorf("restauth: migrate users: %w", err)
 	}
 	table := s.Table()
 	name := strings.ToLower(identRe.ReplaceAllString(table, "_"))
-	for _, ix := range []struct{ name, expr string }{
-		{name + "_username_ci", "(lower(username))"},
-		{name + "_email_ci", "(lower(email)) WHERE email <> ''"},
-	} {
-		sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? " + ix.expr
-		if err := db.Exec(sql, clause.Table{Name: table}).Error; err != nil {
-			return fmt.Errorf("restauth: migrate: index %s: %w", ix.name, err)
+	return dbx.Transaction(ctx, s.db, func(ctx context.Context, db *gorm.DB) error {
+		for _, old := range []string{name + "_username_ci", name + "_email_ci"} {
+			if err := db.Exec("DROP INDEX IF EXISTS " + old).Error; err != nil {
+				return fmt.Errorf("restauth: migrate: drop index %s: %w", old, err)
+			}
+		}
+		indexes := []struct {
+			name, col, where, what string
+			exists                 bool
+		}{
+			{name: name + "_username_key_ci", col: "username_key", what: "usernames"},
+			{name: name + "_email_key_ci", col: "email_key", where: " WHERE email_key <> ''", what: "email addresses"},
+		}
+		for i := range indexes {
+			indexes[i].exists = db.Migrator().HasIndex(table, indexes[i].name)
+		}
+		if err := s.backfill(db, table, indexes[0].exists || indexes[1].exists); err != nil {
+			return err
+		}
+		for _, ix := range indexes {
+			if ix.exists {
+				continue
+			}
+			if err := s.duplicate(db, table, ix.col, ix.what); err != nil {
+				return err
+			}
+			sql := "CREATE UNIQUE INDEX IF NOT EXISTS " + ix.name + " ON ? (" + ix.col + ")" + ix.where
+			if err := db.Exec(sql, clause.Table{Name: table}).Error; err != nil {
+				return fmt.Errorf("restauth: migrate: index %s: %w", ix.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// backfillBatch is how many rows backfill reads at a time.
+const backfillBatch = 500
+
+// backfill sets the keys of the rows whose keys are empty, in batches in
+// id order. indexed says the key indexes exist already (rows written by
+// raw SQL since the upgrade): a row whose key another user holds then
+// fails it, naming both.
+func (s *Users[U]) backfill(db *gorm.DB, table string, indexed bool) error {
+	type row struct {
+		ID                    uint
+		Username, Email       string
+		UsernameKey, EmailKey string
+	}
+	var last uint
+	for {
+		var rows []row
+		err := db.Table(table).Select("id", "username", "email", "username_key", "email_key").
+			Where("id > ? AND (username_key = '' OR (email_key = '' AND email <> ''))", last).
+			Order("id").Limit(backfillBatch).Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("restauth: migrate: read users: %w", err)
+		}
+		for _, r := range rows {
+			uk, ek := ident.UsernameKey(r.Username), ident.EmailKey(r.Email)
+			if uk == r.UsernameKey && ek == r.EmailKey {
+				continue
+			}
+			if indexed {
+				if err := s.collision(db, table, r.ID, r.Username, uk, ek); err != nil {
+					return err
+				}
+			}
+			err := db.Exec("UPDATE ? SET username_key = ?, email_key = ? WHERE id = ?", clause.Table{Name: table}, uk, ek, r.ID).Error
+			if err != nil {
+				return fmt.Errorf("restauth: migrate: set user keys: %w", err)
+			}
+		}
+		if len(rows) < backfillBatch {
+			return nil
+		}
+		last = rows[len(rows)-1].ID
+	}
+}
+
+// collision returns an error naming the user id/username and another user
+// holding its username key uk or its non-empty email key ek; nil when
+// there is none.
+func (s *Users[U]) collision(db *gorm.DB, table string, id uint, username, uk, ek string) error {
+	for _, c := range []struct{ col, key, what string }{{"username_key", uk, "usernames"}, {"email_key", ek, "email addresses"}} {
+		if c.key == "" {
+			continue
+		}
+		var names []string
+		if err := db.Table(table).Where(c.col+" = ? AND id <> ?", c.key, id).Limit(1).Pluck("username", &names).Error; err != nil {
+			return fmt.Errorf("restauth: migrate: find duplicate %s: %w", c.what, err)
+		}
+		if len(names) > 0 {
+			return duplicateErr([]string{names[0], username}, c.what)
 		}
 	}
 	return nil
+}
+
+func duplicateErr(names []string, what string) error {
+	return fmt.Errorf("restauth: migrate users: users %q are one user when %s are compared normalised and case-folded; rename one (or change its address) and migrate again", names, what)
+}
+
+// duplicate returns an error naming two users who share a non-empty key
+// in col; nil when there are none.
+func (s *Users[U]) duplicate(db *gorm.DB, table, col, what string) error {
+	var keys []string
+	err := db.Table(table).Select(col).Where(col+" <> ''").Group(col).Having("count(*) > 1").Limit(1).Pluck(col, &keys).Error
+	if err != nil {
+		return fmt.Errorf("restauth: migrate: find duplicate %s: %w", what, err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var names []string
+	if err := db.Table(table).Where(col+" = ?", keys[0]).Order("id").Limit(2).Pluck("username", &names).Error; err != nil {
+		return fmt.Errorf("restauth: migrate: find duplicate %s: %w", what, err)
+	}
+	return duplicateErr(names, what)
 }
 
 // Now returns the clock's current time in UTC, to the microsecond (what
@@ -108,36 +229,88 @@ func (s *Users[U]) ByID(ctx context.Context, id uint) (*U, error) {
 	return s.take(ctx, "id = ?", id)
 }
 
-// ByUsername finds a user by username, any letter case.
+// ByUsername finds a user by username, in any letter case and
+// compatibility form (by ident.UsernameKey).
 func (s *Users[U]) ByUsername(ctx context.Context, username string) (*U, error) {
-	if username == "" {
+	key := ident.UsernameKey(username)
+	if key == "" {
 		return nil, nil
 	}
-	return s.take(ctx, "lower(username) = lower(?)", username)
+	return s.take(ctx, "username_key = ?", key)
 }
 
-// ByEmail finds a user by email, any letter case.
+// ByEmail finds a user by email, in any letter case (by
+// ident.EmailKey).
 func (s *Users[U]) ByEmail(ctx context.Context, email string) (*U, error) {
-	if email == "" {
+	key := ident.EmailKey(email)
+	if key == "" {
 		return nil, nil
 	}
-	return s.take(ctx, "lower(email) = lower(?)", email)
+	return s.take(ctx, "email_key = ?", key)
 }
 
-// ActiveByEmail returns every active user with email, any letter case.
+// ActiveByEmail returns every active user with email, in any letter
+// case (by ident.EmailKey); none for an empty email.
 func (s *Users[U]) ActiveByEmail(ctx context.Context, email string) ([]U, error) {
+	key := ident.EmailKey(email)
+	if key == "" {
+		return nil, nil
+	}
 	var rows []U
-	err := dbx.DB(ctx, s.db).Where("lower(email) = lower(?) AND is_active = ?", email, true).Find(&rows).Error
+	err := dbx.DB(ctx, s.db).Where("email_key = ? AND is_active = ?", key, true).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("restauth: find users: %w", err)
 	}
 	return rows, nil
 }
 
-// Create inserts u (DateJoined set when zero). A unique violation answers
-// ErrUsernameTaken or ErrEmailTaken, by the index it hit.
+// Column sizes of models.User, and the most bytes a key may take (within
+// its column and PostgreSQL's index entry limit).
+const (
+	maxUsername = 150
+	maxEmail    = 254
+	maxKeyBytes = 1016
+)
+
+// normaliseUsername stores b's username NFKC-normalised (Django's
+// normalize_username) with its key; a name that normalisation makes
+// longer than the column is a field error.
+func normaliseUsername(b *models.User) error {
+	b.Username = ident.Username(b.Username)
+	b.UsernameKey = ident.UsernameKey(b.Username)
+	if utf8.RuneCountInString(b.Username) > maxUsername || len(b.UsernameKey) > maxKeyBytes {
+		return verr.Field("username", locales.M("field.max_length", "Max", maxUsername))
+	}
+	return nil
+}
+
+// normaliseEmail stores b's email with its domain lower-cased (Django's
+// normalize_email) and its key.
+func normaliseEmail(b *models.User) error {
+	b.Email = ident.Email(b.Email)
+	b.EmailKey = ident.EmailKey(b.Email)
+	if utf8.RuneCountInString(b.Email) > maxEmail {
+		return verr.Field("email", locales.M("field.max_length", "Max", maxEmail))
+	}
+	if len(b.EmailKey) > maxKeyBytes {
+		return verr.Field("email", locales.M("field.invalid_email"))
+	}
+	return nil
+}
+
+// Create inserts u (DateJoined set when zero), its username
+// NFKC-normalised and its email's domain lower-cased (u shows the stored
+// values), with their keys. A unique violation answers ErrUsernameTaken or
+// ErrEmailTaken, by the index it hit; a username or email that
+// normalisation makes too long for its column is a *verr.Error.
 func (s *Users[U]) Create(ctx context.Context, u *U) error {
 	b := Base(u)
+	if err := normaliseUsername(b); err != nil {
+		return err
+	}
+	if err := normaliseEmail(b); err != nil {
+		return err
+	}
 	if b.DateJoined.IsZero() {
 		b.DateJoined = s.Now()
 	}
@@ -152,15 +325,19 @@ func (s *Users[U]) Create(ctx context.Context, u *U) error {
 // ErrUsernameTaken by the constraint's name; other errors are wrapped.
 func (s *Users[U]) uniqueErr(err error, what string) error {
 	if c, ok := s.unique(err); ok {
-		// By the index AutoMigrate makes (<table>_email_ci) or, for an
-		// app's own unique column, its name (SQLite: "table.email").
+		// By the index AutoMigrate makes (<table>_email_key_ci; SQLite
+		// names its column, "table.email_key"), an earlier version's
+		// (<table>_email_ci) or, for an app's own unique column, its name
+		// (SQLite: "table.email"; PostgreSQL: "table_email_key").
 		c = strings.ToLower(c)
 		for _, col := range []struct {
 			name string
 			err  error
 		}{{"email", ErrEmailTaken}, {"username", ErrUsernameTaken}} {
-			if strings.HasSuffix(c, "_"+col.name+"_ci") || strings.HasSuffix(c, "."+col.name) || strings.HasSuffix(c, "_"+col.name+"_key") {
-				return col.err
+			for _, suffix := range []string{"_" + col.name + "_ci", "_" + col.name + "_key_ci", "." + col.name, "." + col.name + "_key", "_" + col.name + "_key"} {
+				if strings.HasSuffix(c, suffix) {
+					return col.err
+				}
 			}
 		}
 		// An app's own unique column: not ours to word.
@@ -202,6 +379,7 @@ func (s *Users[U]) ReplacePassword(ctx context.Context, id uint, old, next strin
 var protectedFields = map[string]bool{
 	"ID": true, "Password": true, "Email": true, "IsActive": true, "IsStaff": true,
 	"IsSuperuser": true, "DateJoined": true, "LastLogin": true,
+	"UsernameKey": true, "EmailKey": true,
 }
 
 // Snapshot is a user's column values as loaded, encoded so that later
@@ -241,13 +419,19 @@ func encodeField(ctx context.Context, f *schema.Field, rv reflect.Value) (string
 }
 
 // SaveChanged saves the columns of u that differ from before (never
-// credentials, flags, dates or email), after checking a new username is
-// free. Only changed columns are written, so a concurrent change to
-// another column survives; a concurrent taker of the same name is caught
-// by the unique index (ErrUsernameTaken).
+// credentials, flags, dates, email or keys), after checking a new
+// username is free. A new username is stored NFKC-normalised (u shows
+// it) with its key. Only changed columns are written, so a concurrent
+// change to another column survives; a concurrent taker of the same name
+// is caught by the unique index (ErrUsernameTaken).
 func (s *Users[U]) SaveChanged(ctx context.Context, before Snapshot, u *U) error {
 	b := Base(u)
 	b.ID = before.id
+	if b.Username != before.username {
+		if err := normaliseUsername(b); err != nil {
+			return err
+		}
+	}
 	if b.Username != before.username {
 		other, err := s.ByUsername(ctx, b.Username)
 		if err != nil {
@@ -265,6 +449,9 @@ func (s *Users[U]) SaveChanged(ctx context.Context, before Snapshot, u *U) error
 	for _, f := range s.schema.Fields {
 		if v, ok := after.cols[f.DBName]; ok && v != before.cols[f.DBName] {
 			changed = append(changed, f.DBName)
+			if f.Name == "Username" {
+				changed = append(changed, "username_key")
+			}
 		}
 	}
 	if len(changed) == 0 {

@@ -165,9 +165,10 @@ func TestLookups(t *testing.T) {
 				t.Errorf("%s: found user %d, want %d", tc.name, u.ID, tc.want)
 			}
 		}
-		// The whole row is loaded.
+		// The whole row is loaded (the email as stored: its domain
+		// lower-cased).
 		u, err := us.ByUsername(ctx, "alice")
-		if err != nil || u == nil || u.Email != "Alice@Example.com" || u.Password != "hash-Alice" || !u.IsActive {
+		if err != nil || u == nil || u.Email != "Alice@example.com" || u.Password != "hash-Alice" || !u.IsActive {
 			t.Fatalf("ByUsername row = %+v, %v", u, err)
 		}
 
