@@ -93,7 +93,8 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 	var revokedSet *revoked.Set
 	// Sessions of sessions/: token keys only in the default store (a
 	// custom one cannot be checked or ended by digest).
-	dev := &devices.Devices{DB: db, Now: cfg.Now, Tokens: cfg.Token.Store == nil && !cfg.Token.Disabled, JWT: cfg.JWT.Enabled}
+	dev := &devices.Devices{DB: db, Now: cfg.Now, Tokens: cfg.Token.Store == nil && !cfg.Token.Disabled,
+		JWT: cfg.JWT.Enabled, Grace: cfg.JWT.AccessLifetime}
 	var issuer login.Issuer[U] = login.TokenIssuer[U]{Keys: keys, Devices: dev}
 	if cfg.JWT.Enabled {
 		ks := make([]jwtauth.Key, len(cfg.JWT.Keys))

@@ -80,6 +80,10 @@ type Devices struct {
 	Tokens bool
 	// JWT tracks refresh families (JWT mode).
 	JWT bool
+	// Grace keeps a refresh family live for this long after its last
+	// refresh token expired: the access lifetime, as sessions.Live
+	// counts it (an access token signed just before stays valid).
+	Grace time.Duration
 
 	mu      sync.Mutex
 	touched map[string]time.Time
@@ -199,8 +203,9 @@ func (d *Devices) Touch(ctx context.Context, kind, handle string) error {
 }
 
 // live is the condition (on alias s) of a session whose credential can
-// still authenticate: an unexpired token key, or a refresh family with
-// an unexpired refresh token that is not blacklisted.
+// still authenticate: an unexpired token key, or a refresh family with a
+// refresh token that is not blacklisted and not expired more than Grace
+// ago.
 func (d *Devices) live(now time.Time) (string, []any) {
 	var (
 		conds []string
@@ -215,7 +220,7 @@ func (d *Devices) live(now time.Time) (string, []any) {
 		conds = append(conds, "(s.kind = ? AND EXISTS (SELECT 1 FROM "+models.OutstandingToken{}.TableName()+
 			" o WHERE o.family = s.handle AND o.user_id = s.user_id AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM "+
 			models.BlacklistedToken{}.TableName()+" b WHERE b.token_id = o.id)))")
-		args = append(args, JWT, now)
+		args = append(args, JWT, now.Add(-d.Grace))
 	}
 	if len(conds) == 0 {
 		return "1 = 0", nil

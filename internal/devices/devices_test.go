@@ -38,7 +38,7 @@ func setup(t *testing.T, db *gorm.DB, c *clock) (*Devices, *updates) {
 	if err := db.AutoMigrate(&models.Token{}, &models.OutstandingToken{}, &models.BlacklistedToken{}); err != nil {
 		t.Fatal(err)
 	}
-	d := &Devices{DB: db, Now: c.Now, Tokens: true, JWT: true}
+	d := &Devices{DB: db, Now: c.Now, Tokens: true, JWT: true, Grace: 5 * time.Minute}
 	if err := d.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +184,7 @@ func TestListShowsLiveCredentialsOnly(t *testing.T) {
 		out("j3", "fam-rotated", 1, future, false)
 		out("j4", "fam-blacklisted", 1, future, true)
 		out("j5", "fam-expired", 1, past, false)
+		out("j6", "fam-grace", 1, now.Add(-time.Minute), false) // an access token may still be valid
 		sessions := []struct {
 			kind, handle string
 			user         uint
@@ -198,6 +199,7 @@ func TestListShowsLiveCredentialsOnly(t *testing.T) {
 			{JWT, "fam-rotated", 1, true},
 			{JWT, "fam-blacklisted", 1, false},
 			{JWT, "fam-expired", 1, false},
+			{JWT, "fam-grace", 1, true},
 			{JWT, "fam-gone", 1, false},
 			{JWT, "tok-live", 1, false}, // a kind mismatch
 			{Token, "tok-live", 2, false},
@@ -242,12 +244,12 @@ func TestListShowsLiveCredentialsOnly(t *testing.T) {
 		}
 
 		// Without token tracking (a custom store), token sessions hide.
-		noTok := &Devices{DB: db, Now: c.Now, JWT: true}
+		noTok := &Devices{DB: db, Now: c.Now, JWT: true, Grace: d.Grace}
 		rows, err = noTok.List(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 2 || rows[0].Kind != JWT || rows[1].Kind != JWT {
+		if len(rows) != 3 || rows[0].Kind != JWT || rows[1].Kind != JWT || rows[2].Kind != JWT {
 			t.Fatalf("List without token tracking = %+v", rows)
 		}
 

@@ -43,7 +43,7 @@ func (h *API[U]) client(c *gin.Context) devices.Client {
 
 // withClient returns ctx carrying the request's client, for the logins
 // made under it.
-func (h *API[U]) withClient(c *gin.Context, ctx context.Context) context.Context {
+func (h *API[U]) withClient(ctx context.Context, c *gin.Context) context.Context {
 	if h.Devices == nil {
 		return ctx
 	}

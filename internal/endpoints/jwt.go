@@ -238,6 +238,7 @@ func (h *API[U]) tokenRefresh(c *gin.Context) {
 		return
 	}
 	noStore(c)
+	h.touchFamily(c, pair.Family)
 	h.setAuthCookies(c, login.Credentials{Pair: pair})
 	out := dto.RefreshResponse{Access: pair.Access, AccessExpiration: pair.AccessExpires}
 	if pair.Refresh != "" {
