@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/verr"
@@ -191,7 +192,9 @@ func engine() *validator.Validate {
 	validateOnce.Do(func() {
 		validate = validator.New(validator.WithRequiredStructEnabled())
 		_ = validate.RegisterValidation("username", func(fl validator.FieldLevel) bool {
-			return usernameRe.MatchString(fl.Field().String())
+			// As Django, on the NFKC form the name is stored in
+			// ("E" + combining acute is "É").
+			return usernameRe.MatchString(norm.NFKC.String(fl.Field().String()))
 		})
 	})
 	return validate

@@ -100,6 +100,7 @@ func TestAddAddress(t *testing.T) {
 			{2, "Alice@Example.com"},
 			{2, "alice@example.COM"},
 			{1, "ALICE@example.com"}, // the same user twice too
+			{2, "ＡＬＩＣＥ@example.com"}, // fullwidth
 		} {
 			if _, err := c.AddAddress(ctx, models.EmailAddress{UserID: tc.user, Email: tc.email, Primary: false, Verified: false}); !errors.Is(err, confirm.ErrAddressTaken) {
 				t.Errorf("AddAddress(%d, %s) = %v, want ErrAddressTaken", tc.user, tc.email, err)
@@ -115,7 +116,7 @@ func TestAddAddress(t *testing.T) {
 		taken := []struct {
 			email string
 			want  bool
-		}{{"ALICE@example.com", true}, {"bob@example.com", false}}
+		}{{"ALICE@example.com", true}, {"bob@example.com", false}, {"", false}}
 		for _, tc := range taken {
 			if got, err := c.EmailTaken(ctx, tc.email); err != nil || got != tc.want {
 				t.Errorf("EmailTaken(%s) = %v, %v; want %v", tc.email, got, err, tc.want)

@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/restauth/restauth/internal/apierr"
+	"github.com/restauth/restauth/internal/ident"
 	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/ratelimit"
 )
@@ -56,7 +56,9 @@ func (h *API[U]) ipKey(c *gin.Context) string {
 // nameKey is the per-key key of an account name or address: folded the
 // way lookups fold it, then hashed (stores see no addresses).
 func nameKey(name string) string {
-	name = strings.ToLower(norm.NFKC.String(strings.TrimSpace(name)))
+	// The username key folds as lookups do; an address's key is the
+	// same fold of its normalised form, so both name one account.
+	name = ident.UsernameKey(strings.TrimSpace(name))
 	if name == "" {
 		return ""
 	}

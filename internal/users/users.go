@@ -69,7 +69,8 @@ func (s *Users[U]) Table() string { return s.schema.Table }
 var identRe = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
 // Migrate creates or updates the user table and its unique indexes on
-// the identity keys: username_key, and email_key where not empty, named
+// the identity keys username_key and email_key, where not empty (a row
+// written by raw SQL, without keys, collides with none), named
 // <table>_username_key_ci and <table>_email_key_ci (the names Create's
 // error mapping knows). In one transaction it fills the keys of rows that
 // have none (a database from before the keys, or rows written by raw
@@ -93,7 +94,7 @@ func (s *Users[U]) Migrate(ctx context.Context) error {
 			name, col, where, what string
 			exists                 bool
 		}{
-			{name: name + "_username_key_ci", col: "username_key", what: "usernames"},
+			{name: name + "_username_key_ci", col: "username_key", where: " WHERE username_key <> ''", what: "usernames"},
 			{name: name + "_email_key_ci", col: "email_key", where: " WHERE email_key <> ''", what: "email addresses"},
 		}
 		for i := range indexes {

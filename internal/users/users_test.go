@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/restauth/restauth/internal/dberr"
 	"github.com/restauth/restauth/internal/dbx"
@@ -230,6 +229,7 @@ func TestCreate(t *testing.T) {
 		}{
 			{"same username", "alice", "other@example.com", users.ErrUsernameTaken},
 			{"username other case", "ALICE", "other@example.com", users.ErrUsernameTaken},
+			{"username fullwidth", "ａｌｉｃｅ", "other@example.com", users.ErrUsernameTaken},
 			{"same email", "alice2", "alice@example.com", users.ErrEmailTaken},
 			{"email other case", "alice2", "Alice@EXAMPLE.com", users.ErrEmailTaken},
 		}
@@ -272,6 +272,10 @@ func TestUniqueErrByIndexName(t *testing.T) {
 		{"members_username_ci", true, users.ErrUsernameTaken},
 		{"members.username", true, users.ErrUsernameTaken},
 		{"members_username_key", true, users.ErrUsernameTaken},
+		{"members_username_key_ci", true, users.ErrUsernameTaken},
+		{"members.username_key", true, users.ErrUsernameTaken},
+		{"members_email_key_ci", true, users.ErrEmailTaken},
+		{"members.email_key", true, users.ErrEmailTaken},
 		// Unknown (TranslateError) or an app's own unique column: not
 		// worded as a taken username or email.
 		{"", true, nil},
@@ -445,6 +449,8 @@ func TestSaveChangedUsername(t *testing.T) {
 		}{
 			{"taken", "bob", users.ErrUsernameTaken, "alice"},
 			{"taken other case", "BOB", users.ErrUsernameTaken, "alice"},
+			{"taken fullwidth", "ｂｏｂ", users.ErrUsernameTaken, "alice"},
+			{"own name fullwidth", "ａｌｉｃｅ", nil, "alice"},
 			{"own name other case", "Alice", nil, "Alice"},
 			{"free", "alicia", nil, "alicia"},
 		}
@@ -682,20 +688,17 @@ func TestUniqueErrTableNameContainsEmail(t *testing.T) {
 		if err := db.AutoMigrate(&emailAccount{}); err != nil {
 			t.Fatal(err)
 		}
-		// The statements and names Plugin.AutoMigrate uses for this table.
-		for _, ix := range []struct{ name, expr string }{
-			{"email_accounts_username_ci", "(lower(username))"},
-			{"email_accounts_email_ci", "(lower(email)) WHERE email <> ''"},
-		} {
-			if err := db.Exec("CREATE UNIQUE INDEX IF NOT EXISTS "+ix.name+" ON ? "+ix.expr, clause.Table{Name: "email_accounts"}).Error; err != nil {
-				t.Fatal(err)
-			}
-		}
 		us, err := users.New[emailAccount](db, time.Now, dberr.UniqueViolation)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
+		// The indexes Plugin.AutoMigrate makes for this table
+		// (email_accounts_username_key_ci, email_accounts_email_key_ci;
+		// SQLite reports their columns).
+		if err := us.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if err := us.Create(ctx, &emailAccount{models.User{Username: "alice", Email: "a@example.com"}}); err != nil {
 			t.Fatal(err)
 		}
