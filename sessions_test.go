@@ -11,34 +11,24 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/internal/tokens"
 	"github.com/restauth/restauth/models"
 )
 
-// sessionView is one entry of GET sessions/.
-type sessionView struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Created   time.Time `json:"created"`
-	LastUsed  time.Time `json:"last_used"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	Current   bool      `json:"current"`
-}
-
 var sessionIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // sessions lists the sessions of the credential in hdr, checking the
 // answer's shape and headers.
-func (e *env) sessions(hdr ...string) []sessionView {
+func (e *env) sessions(hdr ...string) []dto.Session {
 	e.t.Helper()
 	r := e.do("GET", "/rest-auth/sessions/", nil, hdr...)
 	expect(e.t, r, 200)
 	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		e.t.Fatalf("sessions/ Cache-Control %q", cc)
 	}
-	var out []sessionView
+	var out []dto.Session
 	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil {
 		e.t.Fatalf("sessions/ body %q: %v", r.Raw, err)
 	}
@@ -94,7 +84,7 @@ func TestSessionsTokenMode(t *testing.T) {
 		if len(list) != 2 {
 			t.Fatalf("alice has %d sessions, want 2: %+v", len(list), list)
 		}
-		want := []sessionView{
+		want := []dto.Session{
 			{Kind: "token", IP: "2001:db8::5", UserAgent: "Laptop/2.0 (Ünïcode)", Current: true, Created: t0.Add(time.Second), LastUsed: t0.Add(time.Second)},
 			{Kind: "token", IP: "198.51.100.7", UserAgent: "Phone/1.0", Current: false, Created: t0, LastUsed: t0},
 		}
@@ -347,7 +337,7 @@ func TestSessionsRegistrationAndHandlers(t *testing.T) {
 	other := e.loginAs("carol", "Other", "203.0.113.78").str("key")
 	lr := e.do("GET", "/mine/sessions", nil, tokenHeader(key)...)
 	expect(t, lr, 200)
-	var list []sessionView
+	var list []dto.Session
 	if err := json.Unmarshal([]byte(lr.Raw), &list); err != nil {
 		t.Fatal(err)
 	}

@@ -165,3 +165,17 @@ type AuthorizationResponse struct {
 	AuthorizationURL string `json:"authorization_url"`
 	State            string `json:"state"`
 }
+
+// Session is one entry of GET sessions/: a login the user can end.
+type Session struct {
+	// ID is random: never a key or a database id.
+	ID string `json:"id"`
+	// Kind is "token" or "jwt".
+	Kind      string    `json:"kind"`
+	Created   time.Time `json:"created"`
+	LastUsed  time.Time `json:"last_used"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	// Current marks the session of the request's own credential.
+	Current bool `json:"current"`
+}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/devices"
 	"github.com/restauth/restauth/internal/jwtauth"
@@ -16,17 +16,6 @@ import (
 	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/models"
 )
-
-// sessionBody is one session as sessions/ shows it.
-type sessionBody struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Created   time.Time `json:"created"`
-	LastUsed  time.Time `json:"last_used"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-	Current   bool      `json:"current"`
-}
 
 // client describes the request's client for the sessions its logins
 // record: the address the rate limits use (Config.RateLimits.ClientIP)
@@ -101,9 +90,9 @@ func (h *API[U]) sessionsList(c *gin.Context) {
 		return
 	}
 	kind, handle := currentSession(c)
-	out := make([]sessionBody, len(rows))
+	out := make([]dto.Session, len(rows))
 	for i, s := range rows {
-		out[i] = sessionBody{
+		out[i] = dto.Session{
 			ID: s.PublicID, Kind: s.Kind, Created: s.CreatedAt.UTC(), LastUsed: s.LastUsedAt.UTC(),
 			IP: s.IP, UserAgent: s.UserAgent, Current: s.Kind == kind && s.Handle == handle,
 		}
