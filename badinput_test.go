@@ -258,3 +258,16 @@ func TestJWTBadInput(t *testing.T) {
 		expect(t, e.do("POST", "/rest-auth/token/refresh/", map[string]any{"refresh": live.str("refresh")}), 200)
 	})
 }
+
+// TestHeadOnPostRoutes: HEAD on a route without GET answers DRF's JSON
+// 405 with Allow, as the other methods do (found by FuzzEndpoints).
+func TestHeadOnPostRoutes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t), nil)
+	for _, path := range []string{"/rest-auth/login/", "/rest-auth/password/reset", "/rest-auth/registration/"} {
+		r := e.raw("HEAD", path)
+		if r.Code != 405 || r.Header.Get("Allow") != "POST, OPTIONS" {
+			t.Fatalf("HEAD %s: %d, Allow %q", path, r.Code, r.Header.Get("Allow"))
+		}
+	}
+}

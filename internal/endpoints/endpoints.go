@@ -256,6 +256,8 @@ func (h *API[U]) route(r gin.IRouter, path string, methods map[string]gin.Handle
 		}
 		if hf, ok := methods[http.MethodGet]; ok {
 			r.Handle(http.MethodHead, p, hf)
+		} else {
+			r.Handle(http.MethodHead, p, h.notAllowed(allow))
 		}
 		r.Handle(http.MethodOptions, p, func(c *gin.Context) {
 			c.Header("Allow", allow)
