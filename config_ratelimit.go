@@ -20,10 +20,14 @@ const (
 	RateLogin RateLimitAction = "login"
 	// RateLoginFailedIP: failed logins per IP (10/min).
 	RateLoginFailedIP RateLimitAction = "login_failed_ip"
-	// RateLoginFailed: failed logins per account name or address (5 per
-	// 5 min). When they run out the account is locked out: its logins
-	// answer 429 (the right password too) until the window passes or a
-	// password reset succeeds. An unknown name is counted the same way.
+	// RateLoginFailed: login attempts per account name or address that
+	// were not successful (5 per 5 min; counted before the password is
+	// checked, given back by a successful login). When they run out the
+	// name is locked out: its logins answer 429, the right password too,
+	// until an attempt is free again (limits are a rate: Count at once,
+	// then one per Window/Count) or a password reset succeeds. An unknown
+	// name is counted the same way. The username and the address of one
+	// account are two names.
 	RateLoginFailed RateLimitAction = "login_failed"
 	// RatePasswordResetIP: password/reset/ per IP (20/min).
 	RatePasswordResetIP RateLimitAction = "reset_password_ip"

@@ -36,6 +36,7 @@ func TestJWTRevocationSet(t *testing.T) {
 		if got := me(a, access); got != 401 {
 			t.Fatalf("instance A after its logout: %d", got)
 		}
+		expectTokenInvalid(t, a.do("POST", "/rest-auth/token/verify/", map[string]any{"token": access}), "Token is invalid or expired")
 		// B read its set less than an interval ago.
 		if got := me(b, access); got != 200 {
 			t.Fatalf("instance B within the interval: %d", got)

@@ -53,19 +53,16 @@ func TestLoginLockout(t *testing.T) {
 	t.Parallel()
 	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
 		t.Parallel()
-		var mu sync.Mutex
-		var locked []string
+		lockedCh := make(chan string, 10)
 		e := newEnv(t, db, limited(map[restauth.RateLimitAction]ratelimit.Limit{
 			restauth.RateLoginFailed:   {Count: 3, Window: 5 * time.Minute},
 			restauth.RateLoginFailedIP: {Count: 100, Window: time.Minute},
 		}), restauth.OnLoginLockout(func(_ context.Context, name string, u *Customer) {
-			mu.Lock()
-			defer mu.Unlock()
 			who := "nil"
 			if u != nil {
 				who = u.Username
 			}
-			locked = append(locked, name+"="+who)
+			lockedCh <- name + "=" + who
 		}))
 		e.user("alice", "alice@example.com")
 		e.user("bob", "bob@example.com")
@@ -80,11 +77,19 @@ func TestLoginLockout(t *testing.T) {
 			expectThrottled(t, try(name, goodPass), 300)
 			expectThrottled(t, try(strings.ToUpper(name), goodPass), 300)
 		}
-		mu.Lock()
-		if strings.Join(locked, ",") != "alice=alice,ghost=nil" {
-			t.Fatalf("lockout hook saw %v", locked)
+		// The hook runs in the background, once per lockout.
+		seen := map[string]bool{}
+		for range 2 {
+			select {
+			case v := <-lockedCh:
+				seen[v] = true
+			case <-time.After(5 * time.Second):
+				t.Fatalf("lockout hook saw only %v", seen)
+			}
 		}
-		mu.Unlock()
+		if !seen["alice=alice"] || !seen["ghost=nil"] {
+			t.Fatalf("lockout hook saw %v", seen)
+		}
 		// Other accounts are not affected.
 		expect(t, try("bob", goodPass), 200)
 		// The window passes.
@@ -101,6 +106,55 @@ func TestLoginLockout(t *testing.T) {
 		expect(t, e.do("POST", "/rest-auth/password/reset/confirm/", map[string]any{
 			"uid": uid, "token": token, "new_password1": "Another-Sunflower-77", "new_password2": "Another-Sunflower-77"}), 200)
 		expect(t, try("bob", "Another-Sunflower-77"), 200)
+		select {
+		case v := <-lockedCh:
+			if v != "bob=bob" {
+				t.Fatalf("lockout hook saw %s", v)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no lockout report for bob")
+		}
+
+		// Concurrent guesses: the attempt is counted before the password
+		// check, so at most the allowance reaches it.
+		e.user("carol", "carol@example.com")
+		var wg sync.WaitGroup
+		codes := make(chan int, 20)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes <- e.do("POST", "/rest-auth/login/", map[string]any{"username": "carol", "password": "wrong-password"}, from("198.51.100.2")...).Code
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		checked := 0
+		for code := range codes {
+			if code == 400 {
+				checked++
+			} else if code != 429 {
+				t.Fatalf("concurrent guess answered %d", code)
+			}
+		}
+		if checked > 3 {
+			t.Fatalf("%d concurrent guesses reached the password check, allowance 3", checked)
+		}
+		expectThrottled(t, try("carol", goodPass), 300)
+	})
+	t.Run("username-only logins key by username", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+			limited(map[restauth.RateLimitAction]ratelimit.Limit{restauth.RateLoginFailed: {Count: 3, Window: 5 * time.Minute}})(c)
+			c.LoginMethods = []restauth.LoginMethod{restauth.LoginByUsername}
+		})
+		e.user("dora", "dora@example.com")
+		for i := range 3 {
+			// A fresh email each time must not give a fresh allowance:
+			// it is not what the password is checked against.
+			e.do("POST", "/rest-auth/login/", map[string]any{"username": "dora", "email": "x" + itoa(i) + "@example.com", "password": "wrong"}, from("198.51.100.3")...)
+		}
+		expectThrottled(t, e.do("POST", "/rest-auth/login/", map[string]any{"username": "dora", "email": "y@example.com", "password": goodPass}, from("198.51.100.3")...), 300)
 	})
 }
 

@@ -439,9 +439,10 @@ func (p *Plugin[U]) PruneExpired(ctx context.Context) (int64, error) {
 }
 
 // RevokeSessions ends every login of u: its token keys and, in JWT mode,
-// its refresh-token families (access tokens die with their family when
-// Config.JWT.CheckRevoked is on, else within their lifetime). Use it when
-// an app deactivates or deletes an account.
+// its refresh-token families, whose access tokens every instance then
+// refuses within Config.JWT.RevocationInterval (at once with
+// Config.JWT.CheckRevoked). Use it when an app deactivates or deletes an
+// account.
 func (p *Plugin[U]) RevokeSessions(ctx context.Context, u *U) error {
 	id := users.Base(u).ID
 	if s := p.api.Sessions; s != nil {

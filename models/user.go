@@ -35,8 +35,10 @@ import "time"
 // UsernameKey and EmailKey are maintained by restauth, never set by apps:
 // the case-folded, NFKC-normalised forms of Username and Email by which
 // users are looked up, unique in the table (indexes made by AutoMigrate).
-// restauth sets them on every create and update made through GORM and
-// AutoMigrate fills them in rows that lack them. restauth stores
+// restauth sets them on every create and update made through GORM
+// models (not db.Table(...) or raw SQL: a raw UPDATE of Username or Email
+// leaves a stale key) and AutoMigrate fills them in rows that have none.
+// restauth stores
 // usernames NFKC-normalised and e-mail domains lower-cased.
 type User struct {
 	ID          uint       `gorm:"primaryKey" json:"pk"`

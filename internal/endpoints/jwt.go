@@ -12,6 +12,7 @@ import (
 	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/internal/apierr"
 	"github.com/restauth/restauth/internal/login"
+	"github.com/restauth/restauth/internal/sessions"
 	"github.com/restauth/restauth/locales"
 )
 
@@ -253,9 +254,22 @@ func (h *API[U]) tokenVerify(c *gin.Context) {
 	if _, ok := h.bindBody(c, &req); !ok {
 		return
 	}
-	if err := h.Sessions.Verify(c.Request.Context(), req.Token); err != nil {
+	ctx := c.Request.Context()
+	if err := h.Sessions.Verify(ctx, req.Token); err != nil {
 		h.fail(c, err)
 		return
+	}
+	// An access token of a revoked login is no longer valid here either,
+	// as RequireAuth refuses it.
+	if claims, _, ok := h.Sessions.Access(req.Token); ok && h.Revoked != nil && !h.JWT.CheckRevoked {
+		rev, err := h.Revoked.Revoked(ctx, claims.SID)
+		if err != nil {
+			h.Log.WarnContext(ctx, "restauth: revoked logins not refreshed; using the last set", "err", err)
+		}
+		if rev {
+			h.fail(c, sessions.ErrInvalid)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{})
 }

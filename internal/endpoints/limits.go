@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,6 +30,9 @@ type Limits struct {
 	FailOpen bool
 	// OnLockout runs when failed logins lock an account name out.
 	OnLockout func(ctx context.Context, identifier string)
+
+	mu       sync.Mutex
+	reported map[string]time.Time // lockouts reported, by name key
 }
 
 // Actions, as the root package names them.
@@ -119,30 +124,54 @@ func (h *API[U]) throttled(c *gin.Context, d ratelimit.Decision) {
 	h.fail(c, apierr.Detail(http.StatusTooManyRequests, locales.M("request.throttled", "Seconds", secs)))
 }
 
-// loginFailed counts a failed login for the client and the account name;
-// the failure that uses up the name's allowance reports the lockout.
+// loginFailed counts a failed login for the client (the account name's
+// attempt was counted before the check) and, when the name is now locked
+// out, tells the app (once per window and name, in the background: the
+// answer must not take longer for names that exist).
 func (h *API[U]) loginFailed(c *gin.Context, name string) {
 	l := h.Limits
 	if l == nil {
 		return
 	}
 	ctx := c.Request.Context()
-	hit := func(action, key string) (ratelimit.Decision, bool) {
-		lim, ok := l.ByAction[action]
-		if !ok || key == "" {
-			return ratelimit.Decision{}, false
+	if lim, ok := l.ByAction[actLoginFailedIP]; ok {
+		if _, err := l.Store.Hit(ctx, actLoginFailedIP+"|"+h.ipKey(c), lim); err != nil {
+			h.Log.WarnContext(ctx, "restauth: rate limit store failed", "action", actLoginFailedIP, "err", err)
 		}
-		d, err := l.Store.Hit(ctx, action+"|"+key, lim)
-		if err != nil {
-			h.Log.WarnContext(ctx, "restauth: rate limit store failed", "action", action, "err", err)
-			return ratelimit.Decision{}, false
+	}
+	lim, ok := l.ByAction[actLoginFailed]
+	key := nameKey(name)
+	if !ok || key == "" || l.OnLockout == nil {
+		return
+	}
+	d, err := l.Store.Peek(ctx, actLoginFailed+"|"+key, lim)
+	if err != nil || d.Allowed || !l.firstLockout(key, lim.Window, time.Now()) {
+		return
+	}
+	go l.OnLockout(context.WithoutCancel(ctx), name)
+}
+
+// firstLockout reports whether key's lockout has not been reported in
+// the last window (a name kept locked by one guess per interval is
+// reported once per window, not per guess).
+func (l *Limits) firstLockout(key string, window time.Duration, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reported == nil {
+		l.reported = map[string]time.Time{}
+	}
+	if t, ok := l.reported[key]; ok && now.Sub(t) < window {
+		return false
+	}
+	if len(l.reported) > 10000 {
+		for k, t := range l.reported {
+			if now.Sub(t) >= window {
+				delete(l.reported, k)
+			}
 		}
-		return d, true
 	}
-	hit(actLoginFailedIP, h.ipKey(c))
-	if d, ok := hit(actLoginFailed, nameKey(name)); ok && d.Allowed && d.Remaining == 0 && l.OnLockout != nil {
-		l.OnLockout(ctx, name)
-	}
+	l.reported[key] = now
+	return true
 }
 
 // clearLockout forgets the failed logins of each name (a successful

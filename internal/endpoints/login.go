@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,18 +45,22 @@ func (h *API[U]) login(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	// The account name the login is about, for the lockout: the same
-	// for unknown names, so a lockout reveals nothing.
+	// The account name the login is about, picked as the password
+	// authenticator picks it; the same for unknown names, so a lockout
+	// reveals nothing.
 	var who struct {
 		Username string `json:"username"`
 		Email    string `json:"email"`
 	}
 	_ = in.Bind(&who, true)
-	name := who.Email
-	if name == "" {
-		name = who.Username
+	name := h.lockoutName(who.Username, who.Email)
+	if !h.peekLimit(c, actLoginFailedIP, ip) {
+		return
 	}
-	if !h.peekLimit(c, actLoginFailedIP, ip) || !h.peekLimit(c, actLoginFailed, nameKey(name)) {
+	// The attempt counts against the name before the (slow) password
+	// check, so concurrent guesses cannot all get in; a successful login
+	// gives the allowance back.
+	if !h.limit(c, actLoginFailed, nameKey(name)) {
 		return
 	}
 	ctx := c.Request.Context()
@@ -67,12 +72,28 @@ func (h *API[U]) login(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.clearLockout(ctx, name)
 	cred, err := h.Login.Login(ctx, u)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	h.respondCredentials(c, http.StatusOK, u, cred)
+}
+
+// lockoutName is the name a password login is about, chosen as
+// login.Password.Authenticate chooses it.
+func (h *API[U]) lockoutName(username, email string) string {
+	m := h.Password.Methods
+	switch {
+	case m.Email && email != "":
+		return email
+	case m.Email && !m.Username && strings.Contains(username, "@"):
+		return username
+	case m.Username:
+		return username
+	}
+	return ""
 }
 
 // LoginBody returns the body login/ answers for u's new credentials

@@ -25,7 +25,9 @@ var (
 // from the row's Username and Email. Structs, slices of them and maps of
 // columns (Update("username", v), Updates(map)) are covered; a Select that
 // names the username or email column selects its key too, an Omit omits
-// it. Rows written by raw SQL get their keys from the next AutoMigrate.
+// it. Rows inserted by raw SQL (key ”) get their keys from the next
+// AutoMigrate; a raw UPDATE of a username or email leaves the old key,
+// which nothing repairs: write users through GORM models.
 func Maintain(db *gorm.DB) error {
 	cb := db.Callback()
 	if cb.Create().Get(callbackName) == nil {

@@ -60,5 +60,23 @@ func key(s string) string {
 	if s == "" {
 		return ""
 	}
-	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+	return norm.NFKC.String(cherokeeUpper(cases.Fold().String(norm.NFKC.String(s))))
+}
+
+// cherokeeUpper maps Cherokee small letters to capitals. Unicode folds
+// Cherokee to capitals, but x/text's Fold swaps its two cases
+// (golang/go#46101), which would make "Ꭰ" and "ꭰ" two keys.
+func cherokeeUpper(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return (r >= 0xAB70 && r <= 0xABBF) || (r >= 0x13F8 && r <= 0x13FD) }) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xAB70 && r <= 0xABBF:
+			return r - 0xAB70 + 0x13A0
+		case r >= 0x13F8 && r <= 0x13FD:
+			return r - 8
+		}
+		return r
+	}, s)
 }

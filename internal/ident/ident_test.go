@@ -144,3 +144,15 @@ func TestEmailKey(t *testing.T) {
 		t.Errorf("key of 150 runes has %d runes", n)
 	}
 }
+
+// TestCherokeeKeys: both cases of a Cherokee letter make one key, and a
+// key keys to itself (x/text's Fold swaps Cherokee cases).
+func TestCherokeeKeys(t *testing.T) {
+	t.Parallel()
+	for _, pair := range [][2]string{{"Ꭰ", "ꭰ"}, {"ᏸ", "Ᏸ"}, {"ᎠᎡ", "ꭰꭱ"}} {
+		a, b := ident.UsernameKey(pair[0]), ident.UsernameKey(pair[1])
+		if a != b || ident.UsernameKey(a) != a {
+			t.Errorf("%q -> %q, %q -> %q, again %q", pair[0], a, pair[1], b, ident.UsernameKey(a))
+		}
+	}
+}

@@ -27,10 +27,15 @@ type Set struct {
 
 	mu       sync.RWMutex
 	families map[string]time.Time // family -> until
-	loaded   time.Time            // when the set was last read (zero: stale)
+	loaded   time.Time            // when the set was last read or tried (zero: stale)
+	gen      uint64               // bumped by Stale: a read begun before it is not fresh
 
-	refresh sync.Mutex // one refresh at a time; others wait for it
+	refresh sync.Mutex // one read at a time
 }
+
+// loadTimeout bounds one read of the set: a database that does not answer
+// must not hold requests for the whole request timeout.
+const loadTimeout = 2 * time.Second
 
 // New returns a Set for access tokens living lifetime, refreshed at most
 // every interval.
@@ -42,13 +47,15 @@ func New(db *gorm.DB, lifetime, interval time.Duration, now func() time.Time) *S
 func (s *Set) Stale() {
 	s.mu.Lock()
 	s.loaded = time.Time{}
+	s.gen++
 	s.mu.Unlock()
 }
 
 // Revoked reports whether family was revoked. It reads the database
-// first when the set is older than the interval (one reader at a time;
-// the others wait for it). When that read fails, the set read last
-// answers and the error is returned for logging.
+// first when the set is older than the interval; while one request
+// reads, the others answer from the set they have. When the read fails,
+// the set read last answers, the next try waits an interval, and the
+// error is returned for logging.
 func (s *Set) Revoked(ctx context.Context, family string) (bool, error) {
 	var err error
 	if s.stale() {
@@ -69,12 +76,19 @@ func (s *Set) stale() bool {
 // load reads the families whose refresh tokens are all blacklisted or
 // expired and one of which was blacklisted within the lifetime.
 func (s *Set) load(ctx context.Context) error {
-	s.refresh.Lock()
+	if !s.refresh.TryLock() {
+		return nil // another request is reading it
+	}
 	defer s.refresh.Unlock()
 	if !s.stale() {
 		return nil // another request just read it
 	}
+	s.mu.RLock()
+	gen := s.gen
+	s.mu.RUnlock()
 	started := s.now()
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
 	out, bl := models.OutstandingToken{}.TableName(), models.BlacklistedToken{}.TableName()
 	// Plain columns, no aggregate: SQLite returns an aggregate of times
 	// as text.
@@ -89,6 +103,11 @@ func (s *Set) load(ctx context.Context) error {
 	// as live (sessions.Live's grace for the access tokens it issued).
 	since := started.Add(-s.lifetime).UTC()
 	if err := s.db.WithContext(ctx).Raw(q, since, since).Scan(&rows).Error; err != nil {
+		s.mu.Lock()
+		if s.gen == gen {
+			s.loaded = started // back off one interval
+		}
+		s.mu.Unlock()
 		return fmt.Errorf("restauth: read revoked logins: %w", err)
 	}
 	fams := make(map[string]time.Time, len(rows))
@@ -100,7 +119,12 @@ func (s *Set) load(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.families, s.loaded = fams, started
+	s.families = fams
+	if s.gen == gen {
+		// A Stale during the read leaves the set stale: that
+		// revocation may have committed after the read began.
+		s.loaded = started
+	}
 	s.mu.Unlock()
 	return nil
 }

@@ -83,3 +83,24 @@ func TestSet(t *testing.T) {
 		}
 	})
 }
+
+// TestSetBacksOff: a failed read answers from the last set and is not
+// retried before an interval has passed (a database outage must not
+// make every request wait for it).
+func TestSetBacksOff(t *testing.T) {
+	t.Parallel()
+	db := testdb.SQLite(t)
+	c := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	s := revoked.New(db, 5*time.Minute, time.Second, c.now)
+	// No tables: every read fails.
+	if _, err := s.Revoked(context.Background(), "f"); err == nil {
+		t.Fatal("read of missing tables succeeded")
+	}
+	if _, err := s.Revoked(context.Background(), "f"); err != nil {
+		t.Fatalf("retried within the interval: %v", err)
+	}
+	c.add(time.Second)
+	if _, err := s.Revoked(context.Background(), "f"); err == nil {
+		t.Fatal("not retried after the interval")
+	}
+}
