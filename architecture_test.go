@@ -36,7 +36,7 @@ func TestLayering(t *testing.T) {
 		return ""
 	}
 	core := []string{"users", "tokens", "sessions", "confirm", "resets", "mail", "login", "passwords",
-		"signup", "hooks", "dbx", "secret", "verr", "jwtauth", "dblog", "dberr", "devices"}
+		"signup", "hooks", "dbx", "secret", "verr", "jwtauth", "dblog", "dberr", "devices", "revoked", "ident"}
 	for _, name := range core {
 		pkg := mod + "/internal/" + name
 		if _, ok := all[pkg]; !ok {
@@ -57,6 +57,12 @@ func TestLayering(t *testing.T) {
 	}
 	if p := find(all[mod+"/socialauth"], "gorm.io"); p != "" {
 		t.Errorf("socialauth depends on %s", p)
+	}
+	// The rate-limit stores are plain counters: no HTTP framework, no ORM.
+	for _, banned := range []string{"gorm.io", "github.com/gin-gonic/gin", "net/http"} {
+		if p := find(all[mod+"/ratelimit"], banned); p != "" {
+			t.Errorf("ratelimit depends on %s", p)
+		}
 	}
 	for _, pub := range []string{"handlers", "dto", "password", "locales", "emails"} {
 		if p := find(all[mod+"/"+pub], "gorm.io"); p != "" {
