@@ -93,6 +93,8 @@ func Apple(cfg AppleConfig) (Provider, error) {
 			Issuer:    appleIssuer,
 			JWKSURL:   appleJWKSURL,
 			Audiences: cloneStrings(cfg.ClientIDs),
+			// Apple's access tokens are not JWTs.
+			AllowMissingNonce: true,
 		},
 		AcceptNames: true,
 		FormPost:    true,

@@ -49,7 +49,7 @@ func TestOIDCDiscovery(t *testing.T) {
 	}
 	wantOIDC := &socialauth.OIDCConfig{
 		Issuer: m.Issuer(), JWKSURL: m.JWKSEndpoint(), Audiences: []string{cfg.ClientID},
-		RequireNonce: true, UserInfoURL: m.UserinfoEndpoint(),
+		UserInfoURL: m.UserinfoEndpoint(),
 	}
 	if !reflect.DeepEqual(p.OIDC, wantOIDC) {
 		t.Errorf("OIDC = %+v\nwant   %+v", p.OIDC, wantOIDC)

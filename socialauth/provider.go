@@ -108,13 +108,14 @@ type OIDCConfig struct {
 	// Algorithms are the accepted signing algorithms. Default RS256 and
 	// ES256; "none" and HMAC algorithms are always refused.
 	Algorithms []string
-	// RequireNonce refuses posted id_tokens without a nonce matching the
-	// request's (the nonce or its SHA-256, hex or base64url). Without it
-	// a nonce is still checked when the request sends one. Set it for
-	// every generic OpenID Connect provider (socialauth.OIDC does): some
-	// issue access tokens that are JWTs with aud = the client id, which
-	// pass every other id_token check.
-	RequireNonce bool
+	// AllowMissingNonce accepts a posted id_token (id_token alone, or
+	// with an access_token) when the request sends no nonce. By default
+	// such a login needs a nonce the token carries (the nonce or its
+	// SHA-256, hex or base64url): some providers issue access tokens that
+	// are JWTs with aud = the client id, which pass every other id_token
+	// check. A nonce the request sends is always checked. Google and
+	// Apple, whose access tokens are not JWTs, allow a missing nonce.
+	AllowMissingNonce bool
 	// UserInfoURL, when set, is read with the access token of a code
 	// exchange to complete the profile (its sub must match).
 	UserInfoURL string

@@ -44,7 +44,7 @@ func TestConstructors(t *testing.T) {
 			clientID: "gid", clientSecret: "gsecret", scopes: []string{"openid", "email", "profile"},
 			oidc: &socialauth.OIDCConfig{
 				Issuer: "https://accounts.google.com", JWKSURL: "https://www.googleapis.com/oauth2/v3/certs",
-				Audiences: []string{"gid"},
+				Audiences: []string{"gid"}, AllowMissingNonce: true,
 			},
 			check: true, redirects: []string{cb, "https://app.example.com/cb2"},
 		},

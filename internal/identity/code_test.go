@@ -91,11 +91,11 @@ func TestCodeFlow(t *testing.T) {
 		}
 	})
 
-	t.Run("a: client-posted code, native redirect, no nonce, RequireNonce does not apply", func(t *testing.T) {
+	t.Run("a: client-posted code, native redirect, no nonce, the nonce requirement does not apply", func(t *testing.T) {
 		t.Parallel()
 		m, _ := startMock(t)
 		p := oidcProvider(m)
-		p.OIDC.RequireNonce = true
+		p.OIDC.AllowMissingNonce = false
 		e := newEnv(t)
 		verifier := oauth2.GenerateVerifier()
 		code := authorize(t, e.v, p, verifier, "app-nonce", redirectNative)
@@ -359,7 +359,7 @@ func TestIDTokenFromTestSideExchange(t *testing.T) {
 	m, _ := startMock(t)
 	m.QueueUser(&mockoidc.MockUser{Subject: "sub-g", Email: "g@example.com", EmailVerified: true})
 	p := oidcProvider(m)
-	p.OIDC.RequireNonce = true
+	p.OIDC.AllowMissingNonce = false
 	e := newEnv(t)
 	raw := idTokenOf(t, exchangeInTest(t, p, "g-nonce"))
 	id := mustResolve(t, e.v, context.Background(), p, identity.Request{IDToken: raw, Nonce: "g-nonce"})

@@ -182,6 +182,8 @@ func oidcProvider(m *mockoidc.MockOIDC) *socialauth.Provider {
 			Issuer:      m.Issuer(),
 			JWKSURL:     m.JWKSEndpoint(),
 			UserInfoURL: m.UserinfoEndpoint(),
+			// The tests of nonce rules opt in with requireNonce.
+			AllowMissingNonce: true,
 		},
 	}
 }

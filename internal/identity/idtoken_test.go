@@ -92,7 +92,7 @@ func TestIDTokenChecks(t *testing.T) {
 	mockAccessToken := func(t *testing.T, m *mockoidc.MockOIDC) (string, string) {
 		return exchangeInTest(t, oidcProvider(m), "flow-nonce").AccessToken, ""
 	}
-	requireNonce := func(p *socialauth.Provider) { p.OIDC.RequireNonce = true }
+	requireNonce := func(p *socialauth.Provider) { p.OIDC.AllowMissingNonce = false }
 
 	cases := []struct {
 		name    string
@@ -205,14 +205,14 @@ func TestIDTokenChecks(t *testing.T) {
 			token: signed(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(2 * time.Minute).Unix() })},
 		{name: "nonce mismatch", nonce: "nonce-2", token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
 		{name: "request nonce, token without nonce", nonce: "nonce-1", token: signed(nil)},
-		{name: "nonce missing with RequireNonce", mod: requireNonce, token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
-		{name: "token nonce, request none, RequireNonce off (control)", ok: true, token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
+		{name: "nonce missing, nonce required", mod: requireNonce, token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
+		{name: "token nonce, request none, AllowMissingNonce (control)", ok: true, token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
 		{name: "nonce plain", ok: true, mod: requireNonce, nonce: "nonce-1", token: signed(func(c jwt.MapClaims) { c["nonce"] = "nonce-1" })},
 		{name: "nonce as sha256 hex", ok: true, mod: requireNonce, nonce: "nonce-1", token: signed(func(c jwt.MapClaims) { c["nonce"] = sha256Hex("nonce-1") })},
 		{name: "nonce as sha256 base64url", ok: true, mod: requireNonce, nonce: "nonce-1", token: signed(func(c jwt.MapClaims) { c["nonce"] = sha256B64("nonce-1") })},
 		{name: "nonce as sha256 of another value", nonce: "nonce-1", token: signed(func(c jwt.MapClaims) { c["nonce"] = sha256Hex("nonce-2") })},
 		{name: "mockoidc access token as id_token, with request nonce", nonce: "flow-nonce", token: mockAccessToken},
-		{name: "mockoidc access token as id_token, RequireNonce", mod: requireNonce, token: mockAccessToken},
+		{name: "mockoidc access token as id_token, nonce required", mod: requireNonce, token: mockAccessToken},
 		{name: "mockoidc access token as id_token without nonce rules (go-oidc alone accepts it)", ok: true, token: mockAccessToken},
 		{name: "real mockoidc id_token with its nonce (control)", ok: true, mod: requireNonce, nonce: "flow-nonce",
 			token: func(t *testing.T, m *mockoidc.MockOIDC) (string, string) {
@@ -466,7 +466,7 @@ func (o *oidctestServer) count() int {
 func (o *oidctestServer) provider() *socialauth.Provider {
 	return &socialauth.Provider{
 		Name: "es",
-		OIDC: &socialauth.OIDCConfig{Issuer: o.srv.URL, Audiences: []string{"es-client"}},
+		OIDC: &socialauth.OIDCConfig{Issuer: o.srv.URL, Audiences: []string{"es-client"}, AllowMissingNonce: true},
 	}
 }
 

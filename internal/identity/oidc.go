@@ -37,7 +37,7 @@ type idTokenInput struct {
 	// the nonce itself (restauth's own flow), not its SHA-256.
 	nonce      string
 	exactNonce bool
-	// clientPosted applies RequireNonce and the replay check (tokens
+	// clientPosted applies the nonce requirement and the replay check (tokens
 	// from the token endpoint skip both).
 	clientPosted bool
 	// accessToken is checked against at_hash when the token has one.
@@ -134,7 +134,7 @@ func (v *Verifier) verifyIDToken(ctx context.Context, p *socialauth.Provider, in
 		if !nonceMatches(tok.Nonce, in.nonce, in.exactNonce) {
 			return refuse("nonce mismatch")
 		}
-	case in.clientPosted && p.OIDC.RequireNonce:
+	case in.clientPosted && !p.OIDC.AllowMissingNonce:
 		return refuse("without the required nonce")
 	}
 	if in.accessToken != "" && tok.AccessTokenHash != "" {
