@@ -491,3 +491,18 @@ func TestSocialConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSocialLoginRecordsSession: a social login is a session of
+// sessions/, with the client's user agent.
+func TestSocialLoginRecordsSession(t *testing.T) {
+	t.Parallel()
+	s := newSocialEnv(t, testdb.SQLite(t), false, false, nil)
+	s.gh.add("tok-s", ghUser{ID: 81, Login: "sessy", Email: "sessy@example.com", Verified: true})
+	r := s.ghLogin("tok-s", "User-Agent", "SocialPhone/1.0")
+	expect(t, r, 200)
+	list := s.do("GET", "/rest-auth/sessions/", nil, tokenHeader(r.str("key"))...)
+	expect(t, list, 200)
+	if !strings.Contains(list.Raw, `"user_agent":"SocialPhone/1.0"`) || !strings.Contains(list.Raw, `"current":true`) {
+		t.Fatalf("sessions %s", list.Raw)
+	}
+}

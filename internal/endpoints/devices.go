@@ -39,6 +39,15 @@ func (h *API[U]) withClient(ctx context.Context, c *gin.Context) context.Context
 	return devices.WithClient(ctx, h.client(c))
 }
 
+// recordClient puts the request's client (IP, user agent) in its context
+// for the session a login records. Only the endpoints that issue
+// credentials call it: the others need no client address.
+func (h *API[U]) recordClient(c *gin.Context) {
+	if h.Devices != nil {
+		c.Request = c.Request.WithContext(h.withClient(c.Request.Context(), c))
+	}
+}
+
 // currentSession names the session of the request's credential: the
 // access token's family, or the token key's digest.
 func currentSession(c *gin.Context) (kind, handle string) {

@@ -221,7 +221,6 @@ func (h *API[U]) withTimeout(ctx context.Context) (context.Context, context.Canc
 func (h *API[U]) bound(c *gin.Context) func() {
 	orig := c.Request
 	ctx, cancel := h.withTimeout(orig.Context())
-	ctx = h.withClient(ctx, c) // who logs in, for the sessions of sessions/
 	c.Request = orig.WithContext(ctx)
 	return func() {
 		cancel()

@@ -36,6 +36,7 @@ func (h *API[U]) authenticateLogin(ctx context.Context, in *handlers.Input) (*U,
 }
 
 func (h *API[U]) login(c *gin.Context) {
+	h.recordClient(c)
 	ip := h.ipKey(c)
 	if !h.limit(c, actLogin, ip) {
 		return

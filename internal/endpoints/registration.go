@@ -42,6 +42,7 @@ func (h *API[U]) register(c *gin.Context) {
 	if !h.limit(c, actSignup, h.ipKey(c)) {
 		return
 	}
+	h.recordClient(c)
 	in, err := h.read(c)
 	if err != nil {
 		h.fail(c, err)

@@ -117,6 +117,7 @@ func (h *API[U]) socialLogin(p *socialauth.Provider) gin.HandlerFunc {
 		if !h.limit(c, actSocial, h.ipKey(c)) {
 			return
 		}
+		h.recordClient(c)
 		id, err := h.socialIdentity(c, p)
 		if err != nil {
 			h.fail(c, err)
@@ -137,6 +138,7 @@ func (h *API[U]) socialConnect(p *socialauth.Provider) gin.HandlerFunc {
 		if !h.limit(c, actSocial, h.ipKey(c)) {
 			return
 		}
+		h.recordClient(c)
 		u, err := currentUser[U](c)
 		if err != nil {
 			h.fail(c, err)
@@ -283,6 +285,7 @@ func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 		if !h.limit(c, actSocial, h.ipKey(c)) {
 			return
 		}
+		h.recordClient(c)
 		cookieMode := h.JWT != nil && h.JWT.Cookie != "" && h.Social.LoginRedirectURL != ""
 		fail := func(err error) {
 			if cookieMode {
