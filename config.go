@@ -96,6 +96,24 @@ type Config struct {
 	Social SocialConfig
 	// RateLimits configures rate limits and the login lockout.
 	RateLimits RateLimitConfig
+	// OpenAPI configures the OpenAPI document served at openapi.json.
+	OpenAPI OpenAPIConfig
+}
+
+// OpenAPIConfig configures the OpenAPI 3.0 document that Register serves
+// at <group>/openapi.json: every endpoint this configuration mounts, its
+// security schemes, request bodies and every answer with its JSON schema,
+// generated from the route table and DTO types the handlers use.
+type OpenAPIConfig struct {
+	// Disabled turns the openapi.json route off (Plugin.OpenAPI still
+	// builds the document).
+	Disabled bool
+	// Title is the document's title; default SiteName + " API".
+	Title string
+	// Version is the API's version; default "1".
+	Version string
+	// Description is the document's description (Markdown).
+	Description string
 }
 
 // Bool returns a pointer to b, for the *bool fields of Config whose nil
@@ -139,6 +157,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
+	}
+	if c.OpenAPI.Title == "" {
+		c.OpenAPI.Title = c.SiteName + " API"
+	}
+	if c.OpenAPI.Version == "" {
+		c.OpenAPI.Version = "1"
 	}
 	if len(c.LoginMethods) == 0 {
 		c.LoginMethods = []LoginMethod{LoginByUsername, LoginByEmail}

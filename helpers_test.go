@@ -149,7 +149,19 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 	}
 	e.auth = auth
 	e.r = gin.New()
+	// Every answer of restauth's routes is checked against the document
+	// the plugin serves (contract_test.go); the middleware goes in before
+	// the routes, the document is read after.
+	var ct *contract
+	e.r.Use(func(c *gin.Context) {
+		if ct == nil {
+			c.Next()
+			return
+		}
+		ct.middleware(c)
+	})
 	auth.Register(e.r.Group("/rest-auth"))
+	ct = newContract(t, e)
 	e.r.GET("/api/me", auth.RequireAuth(), func(c *gin.Context) {
 		u, ok := restauth.CurrentUser[Customer](c)
 		if !ok {

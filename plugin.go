@@ -158,6 +158,10 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		Registration:     !cfg.Registration.Disabled,
 		UsernameRequired: *cfg.Registration.UsernameRequired,
 		EmailRequired:    *cfg.Registration.EmailRequired,
+
+		MandatoryVerification: cfg.Registration.EmailVerification == VerificationMandatory,
+		OpenAPI: endpoints.OpenAPI{Title: cfg.OpenAPI.Title, Version: cfg.OpenAPI.Version, Description: cfg.OpenAPI.Description,
+			Serve: !cfg.OpenAPI.Disabled},
 	}
 	if rl := cfg.RateLimits; !rl.Disabled {
 		by := make(map[string]ratelimit.Limit, len(rl.Limits))
@@ -276,6 +280,14 @@ func (p *Plugin[U]) Register(r gin.IRouter) {
 	}
 	p.api.Register(r)
 }
+
+// OpenAPI returns the OpenAPI 3.0 document (JSON) of the endpoints
+// Register mounts in this configuration, with server as the URL their
+// paths are relative to (Register's group path, e.g. "/rest-auth", or an
+// absolute URL), as openapi.json serves it. Use it to write the document
+// to a file for a client generator, or to serve it elsewhere when
+// Config.OpenAPI.Disabled turns the route off.
+func (p *Plugin[U]) OpenAPI(server string) ([]byte, error) { return p.api.Document(server) }
 
 // Handlers returns each endpoint as a gin.HandlerFunc, for apps that
 // mount chosen endpoints at their own paths (as Django projects include

@@ -218,12 +218,18 @@ func TestSocialXBadInput(t *testing.T) {
 			})
 		}
 
-		// authorize/ ignores every parameter: the state is the server's,
-		// the redirect_uri the configured one, and nothing else goes out.
+		// authorize/ ignores every parameter but redirect_uri, which must
+		// be a registered one: the state is the server's, and nothing else
+		// goes out.
 		t.Run("authorize garbage", func(t *testing.T) {
 			e := s.on(t)
 			auths := e.count(&models.SocialAuthorization{})
-			q := "?state=evil&redirect_uri=" + url.QueryEscape("https://evil.example/cb") + "&next=" + url.QueryEscape("https://evil.example/") +
+			bad := httptest.NewRecorder()
+			e.r.ServeHTTP(bad, httptest.NewRequest("GET", "/rest-auth/github/authorize/?redirect_uri="+url.QueryEscape("https://evil.example/cb"), nil))
+			if bad.Code != 400 || bad.Header().Get("Location") != "" || e.count(&models.SocialAuthorization{}) != auths {
+				t.Fatalf("authorize with an unregistered redirect_uri: %d %s", bad.Code, bad.Body.String())
+			}
+			q := "?state=evil&next=" + url.QueryEscape("https://evil.example/") +
 				"&response_type=token&code_challenge=x&nonce=n&scope=admin&%00=%00&client_id=other"
 			r := httptest.NewRecorder()
 			e.r.ServeHTTP(r, httptest.NewRequest("GET", "/rest-auth/github/authorize/"+q, nil))

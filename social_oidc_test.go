@@ -38,7 +38,20 @@ func TestSocialAuthorize(t *testing.T) {
 		t.Run("authorization URL", func(t *testing.T) {
 			t.Parallel()
 			s := newSocialEnv(t, testdb.Fresh(t, db), false, true, nil)
-			r := s.do("GET", "/rest-auth/oidc/authorize/?state=attacker&redirect_uri=https://evil.example/&next=https://evil.example/", nil, "Accept", "application/json")
+			// A redirect_uri outside the provider's RedirectURIs starts no
+			// flow.
+			r := s.do("GET", "/rest-auth/oidc/authorize/?redirect_uri=https://evil.example/", nil, "Accept", "application/json")
+			expectField(t, r, "redirect_uri", "This redirect URI is not registered for this provider.")
+			if len(setCookies(r)) != 0 || s.count(&models.SocialAuthorization{}) != 0 {
+				t.Fatalf("refused authorize set %v", setCookies(r))
+			}
+			// Another registered one is used as asked.
+			r = s.do("GET", "/rest-auth/oidc/authorize/?redirect_uri=com.example.app:/cb", nil, "Accept", "application/json")
+			expect(t, r, 200)
+			if au, _ := url.Parse(r.str("authorization_url")); au == nil || au.Query().Get("redirect_uri") != "com.example.app:/cb" {
+				t.Fatalf("authorization_url %q", r.str("authorization_url"))
+			}
+			r = s.do("GET", "/rest-auth/oidc/authorize/?state=attacker&next=https://evil.example/", nil, "Accept", "application/json")
 			expect(t, r, 200)
 			if r.Header.Get("Cache-Control") != "no-store" {
 				t.Fatalf("Cache-Control %q", r.Header.Get("Cache-Control"))

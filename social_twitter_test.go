@@ -130,6 +130,7 @@ func TestSocialXTwitter(t *testing.T) {
 		"tw-clash":   {secret: "tw-sec3", profile: sxTwitterProfile("4545", "biz", "Biz Stone", "Taken@Example.com")},
 		"tw-noname":  {secret: "tw-sec4", profile: noName},
 		"tw-revoked": {secret: "tw-sec5", status: http.StatusUnauthorized},
+		"tw-link":    {secret: "tw-sec6", profile: sxTwitterProfile("4646", "linked", "Linked One", "")},
 	}}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
@@ -211,6 +212,19 @@ func TestSocialXTwitter(t *testing.T) {
 		}
 		if u := e.reload(a.UserID); u.Username != "ev" || u.Email != "" || len(e.sxAddresses(u.ID)) != 0 {
 			t.Fatalf("user %+v", u.User)
+		}
+	})
+
+	t.Run("connect", func(t *testing.T) {
+		e := e.on(t)
+		key := e.login("blank", goodPass)
+		body := map[string]any{"access_token": "tw-link", "token_secret": "tw-sec6"}
+		expectDetail(t, e.do("POST", "/rest-auth/twitter/connect/", body), 401, "Authentication credentials were not provided.")
+		r := e.do("POST", "/rest-auth/twitter/connect/", body, tokenHeader(key)...)
+		expect(t, r, 200)
+		a := account("4646")
+		if a == nil || e.reload(a.UserID).Username != "blank" {
+			t.Fatalf("connected account %+v", a)
 		}
 	})
 

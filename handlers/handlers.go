@@ -160,6 +160,17 @@ type UserSerializer[U any] interface {
 	Update(ctx context.Context, u *U, in *Input, partial bool) error
 }
 
+// UpdateBodyDescriber is implemented by a UserSerializer that declares
+// the fields its Update reads, for the OpenAPI document: UpdateBody
+// returns a value of a struct type whose `json` and `binding` tags name
+// the fields PUT user/ accepts (PATCH accepts the same, none required).
+// Without it the document shows a free-form object. DefaultUserSerializer
+// implements it; a serializer that embeds it and reads more fields should
+// declare its own.
+type UpdateBodyDescriber interface {
+	UpdateBody() any
+}
+
 // DefaultUserSerializer is dj-rest-auth's UserDetailsSerializer: pk,
 // username, email, first_name, last_name; username, first_name and
 // last_name writable. Embed it in your own serializer to extend it.
@@ -175,6 +186,9 @@ func (DefaultUserSerializer[U]) Details(u *U) dto.UserDetails {
 
 // Represent returns Details(u).
 func (s DefaultUserSerializer[U]) Represent(u *U) any { return s.Details(u) }
+
+// UpdateBody returns dto.UserDetailsUpdate{}: the fields Update reads.
+func (DefaultUserSerializer[U]) UpdateBody() any { return dto.UserDetailsUpdate{} }
 
 // Update applies username, first_name and last_name.
 func (DefaultUserSerializer[U]) Update(_ context.Context, u *U, in *Input, partial bool) error {

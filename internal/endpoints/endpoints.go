@@ -50,6 +50,11 @@ type Settings struct {
 	JWT *JWT
 	// Limits is nil when rate limits are off.
 	Limits *Limits
+	// MandatoryVerification: registration answers a detail, not
+	// credentials (for the OpenAPI document).
+	MandatoryVerification bool
+	// OpenAPI describes the document (and whether openapi.json is served).
+	OpenAPI OpenAPI
 }
 
 // JWT are the JWT-mode choices (dj-rest-auth's JWT_AUTH_*).
@@ -345,41 +350,39 @@ func (h *API[U]) Endpoints() handlers.Endpoints {
 	return e
 }
 
-// Register mounts every endpoint on r at its dj-rest-auth path.
+// Register mounts every endpoint on r at its dj-rest-auth path, from the
+// route table the OpenAPI document describes, and the document itself at
+// openapi.json unless it is turned off.
 func (h *API[U]) Register(r gin.IRouter) {
 	plain := r.Group("", h.recovery)
 	mw := []gin.HandlerFunc{h.recovery}
 	if h.JWT.csrfOn() {
 		mw = append(mw, h.csrfGuard)
 	}
-	r = r.Group("", mw...)
-	e := h.table()
-	h.route(r, "login", map[string]gin.HandlerFunc{http.MethodPost: e.Login})
-	logout := map[string]gin.HandlerFunc{http.MethodPost: e.Logout}
-	if h.LogoutOnGet {
-		logout[http.MethodGet] = e.Logout
+	guarded := r.Group("", mw...)
+	for _, rd := range h.routes(h.table(), nil) {
+		methods := make(map[string]gin.HandlerFunc, len(rd.ops))
+		for _, o := range rd.ops {
+			methods[o.doc.Method] = o.handler
+		}
+		on := guarded
+		if rd.plain {
+			on = plain
+		}
+		h.route(on, rd.path, methods)
 	}
-	h.route(r, "logout", logout)
-	h.route(r, "password/reset", map[string]gin.HandlerFunc{http.MethodPost: e.PasswordReset})
-	h.route(r, "password/reset/confirm", map[string]gin.HandlerFunc{http.MethodPost: e.PasswordResetConfirm})
-	h.route(r, "password/change", map[string]gin.HandlerFunc{http.MethodPost: e.PasswordChange})
-	h.route(r, "user", map[string]gin.HandlerFunc{http.MethodGet: e.User, http.MethodPut: e.User, http.MethodPatch: e.User})
-	if e.Register != nil {
-		h.route(r, "registration", map[string]gin.HandlerFunc{http.MethodPost: e.Register})
-		h.route(r, "registration/verify-email", map[string]gin.HandlerFunc{http.MethodPost: e.VerifyEmail})
-		h.route(r, "registration/resend-email", map[string]gin.HandlerFunc{http.MethodPost: e.ResendEmail})
-		h.route(r, "registration/account-confirm-email/:key", map[string]gin.HandlerFunc{http.MethodGet: e.ConfirmEmailPage})
+	if h.OpenAPI.Serve {
+		base := ""
+		if g, ok := r.(interface{ BasePath() string }); ok {
+			base = strings.TrimSuffix(g.BasePath(), "/")
+		}
+		if base == "" {
+			base = "/"
+		}
+		doc := h.openAPIHandler(base)
+		plain.GET("openapi.json", doc)
+		plain.HEAD("openapi.json", doc)
 	}
-	if e.TokenRefresh != nil {
-		h.route(r, "token/refresh", map[string]gin.HandlerFunc{http.MethodPost: e.TokenRefresh})
-		h.route(r, "token/verify", map[string]gin.HandlerFunc{http.MethodPost: e.TokenVerify})
-	}
-	if e.Sessions != nil {
-		h.route(r, "sessions", map[string]gin.HandlerFunc{http.MethodGet: e.Sessions})
-		h.route(r, "sessions/revoke-others", map[string]gin.HandlerFunc{http.MethodPost: e.SessionRevokeOthers})
-		h.route(r, "sessions/:id/revoke", map[string]gin.HandlerFunc{http.MethodPost: e.SessionRevoke})
-	}
-	h.registerSocial(r, plain, e)
 }
 
 // asVerr reports whether err is a field error, setting *ve.

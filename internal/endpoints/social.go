@@ -20,6 +20,7 @@ import (
 	"github.com/restauth/restauth/internal/social"
 	"github.com/restauth/restauth/internal/users"
 	"github.com/restauth/restauth/internal/verr"
+	"github.com/restauth/restauth/locales"
 	"github.com/restauth/restauth/socialauth"
 )
 
@@ -215,7 +216,14 @@ func (h *API[U]) socialAuthorize(p *socialauth.Provider) gin.HandlerFunc {
 		if !h.limit(c, actSocial, h.ipKey(c)) {
 			return
 		}
-		redirect := p.RedirectURIs[0]
+		// ?redirect_uri= picks one of the provider's RedirectURIs (a
+		// single-page app's own callback page, say); anything else is
+		// refused before a flow starts.
+		redirect, ok := h.Social.Verifier.RedirectURI(p, c.Query("redirect_uri"))
+		if !ok {
+			h.fail(c, verr.Field("redirect_uri", locales.M("social.redirect_uri_not_allowed")))
+			return
+		}
 		pend, err := h.Social.Authorizations.Start(c.Request.Context(), p.Name, redirect, h.flowBrowser(c))
 		if err != nil {
 			h.fail(c, err)
@@ -403,29 +411,5 @@ func (h *API[U]) socialTable(e *handlers.Endpoints) {
 			se.Authorize, se.Callback = h.socialAuthorize(p), h.socialCallback(p)
 		}
 		e.Social[p.Name] = se
-	}
-}
-
-// registerSocial mounts the social endpoints of e on r; callbacks go on
-// plain, which has no CSRF guard: a callback is protected by its state
-// and flow cookie, and a provider's form POST carries no CSRF header.
-func (h *API[U]) registerSocial(r, plain gin.IRouter, e handlers.Endpoints) {
-	if e.Social == nil {
-		return
-	}
-	h.route(r, "socialaccounts", map[string]gin.HandlerFunc{http.MethodGet: e.SocialAccounts})
-	h.route(r, "socialaccounts/:id/disconnect", map[string]gin.HandlerFunc{http.MethodPost: e.SocialAccountDisconnect})
-	for _, p := range h.Social.Providers {
-		se := e.Social[p.Name]
-		h.route(r, p.Name, map[string]gin.HandlerFunc{http.MethodPost: se.Login})
-		h.route(r, p.Name+"/connect", map[string]gin.HandlerFunc{http.MethodPost: se.Connect})
-		if se.Authorize != nil {
-			h.route(r, p.Name+"/authorize", map[string]gin.HandlerFunc{http.MethodGet: se.Authorize})
-			cb := map[string]gin.HandlerFunc{http.MethodGet: se.Callback}
-			if p.FormPost {
-				cb[http.MethodPost] = se.Callback
-			}
-			h.route(plain, p.Name+"/callback", cb)
-		}
 	}
 }
