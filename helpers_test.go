@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/models"
@@ -497,6 +498,15 @@ func (s customerSerializer) Represent(u *Customer) any {
 	d := s.Details(u)
 	return customerDetails{d.PK, d.Username, d.Email, d.FirstName, d.LastName, u.CompanyName}
 }
+
+// customerUpdate declares the body Update reads, for the OpenAPI
+// document.
+type customerUpdate struct {
+	dto.UserDetailsUpdate
+	CompanyName *string `json:"company_name" binding:"max=100"`
+}
+
+func (customerSerializer) UpdateBody() any { return customerUpdate{} }
 
 func (s customerSerializer) Update(ctx context.Context, u *Customer, in *handlers.Input, partial bool) error {
 	var extra struct {

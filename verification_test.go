@@ -2,6 +2,8 @@ package restauth_test
 
 import (
 	"context"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,20 @@ func TestVerifyEmailKeys(t *testing.T) {
 		if w.Code != 200 || !strings.Contains(w.Body, `value="`+pk+`"`) || !strings.Contains(w.Body, `method="post"`) ||
 			!strings.HasPrefix(w.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("confirm page: %d %s", w.Code, w.Body)
+		}
+		// With or without the trailing slash, the form posts to
+		// verify-email/.
+		for _, page := range []string{"/rest-auth/registration/account-confirm-email/" + pk + "/", "/rest-auth/registration/account-confirm-email/" + pk} {
+			w := e.raw("GET", page)
+			m := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(w.Body)
+			if w.Code != 200 || m == nil {
+				t.Fatalf("%s: %d %s", page, w.Code, w.Body)
+			}
+			base, _ := url.Parse("https://app.example" + page)
+			action, _ := url.Parse(m[1])
+			if got := base.ResolveReference(action).Path; got != "/rest-auth/registration/verify-email/" {
+				t.Fatalf("%s posts to %s", page, got)
+			}
 		}
 		var addr models.EmailAddress
 		db.Where("email = ?", "page@example.com").Take(&addr)

@@ -3,6 +3,7 @@ package endpoints
 import (
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -113,7 +114,7 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 <meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
 <style>body{font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font-size:1.1rem;padding:.5rem 1.5rem}</style>
 </head><body><h1>{{.Title}}</h1><p>{{.Text}}</p>
-<form method="post" action="../../verify-email/"><input type="hidden" name="key" value="{{.Key}}"><button type="submit">{{.Button}}</button></form>
+<form method="post" action="{{.Action}}"><input type="hidden" name="key" value="{{.Key}}"><button type="submit">{{.Button}}</button></form>
 </body></html>
 `))
 
@@ -127,6 +128,12 @@ func (h *API[U]) confirmPage(c *gin.Context) {
 	if len(key) > 200 {
 		key = ""
 	}
+	// The form posts to verify-email/ relative to this page, whose link
+	// may have lost its trailing slash.
+	action := "../../verify-email/"
+	if !strings.HasSuffix(c.Request.URL.Path, "/") {
+		action = "../verify-email/"
+	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Referrer-Policy", "no-referrer")
 	c.Header("X-Frame-Options", "DENY")
@@ -134,6 +141,6 @@ func (h *API[U]) confirmPage(c *gin.Context) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(http.StatusOK)
 	_ = confirmPage.Execute(c.Writer, map[string]string{
-		"Lang": "en", "Title": t("confirm_page.title"), "Text": t("confirm_page.text"), "Button": t("confirm_page.button"), "Key": key,
+		"Lang": "en", "Title": t("confirm_page.title"), "Text": t("confirm_page.text"), "Button": t("confirm_page.button"), "Key": key, "Action": action,
 	})
 }
