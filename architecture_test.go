@@ -58,6 +58,12 @@ func TestLayering(t *testing.T) {
 	if p := find(all[mod+"/socialauth"], "gorm.io"); p != "" {
 		t.Errorf("socialauth depends on %s", p)
 	}
+	// The OpenAPI builder describes; it serves nothing and stores nothing.
+	for _, banned := range []string{"gorm.io", "github.com/gin-gonic/gin"} {
+		if p := find(all[mod+"/internal/apidoc"], banned); p != "" {
+			t.Errorf("internal/apidoc depends on %s", p)
+		}
+	}
 	// The rate-limit stores are plain counters: no HTTP framework, no ORM.
 	for _, banned := range []string{"gorm.io", "github.com/gin-gonic/gin", "net/http"} {
 		if p := find(all[mod+"/ratelimit"], banned); p != "" {
