@@ -3,9 +3,11 @@ package restauth_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -119,18 +121,31 @@ func (c *contract) middleware(ctx *gin.Context) {
 		ctx.Next()
 		return
 	}
+	// Keep the request body (the handler consumes it) to check the
+	// request too; oversized ones are answered 413 and left alone.
+	var reqBody []byte
+	if b := ctx.Request.Body; b != nil && b != http.NoBody {
+		raw, err := io.ReadAll(io.LimitReader(b, 1<<21))
+		if err != nil {
+			raw = nil
+		}
+		reqBody = raw
+		ctx.Request.Body = io.NopCloser(io.MultiReader(bytes.NewReader(raw), b))
+	}
+	sent := ctx.Request.Clone(context.Background())
 	tw := &teeWriter{ResponseWriter: ctx.Writer}
 	ctx.Writer = tw
 	ctx.Next()
-	if err := c.check(ctx.Request, tw.Status(), tw.Header(), tw.buf.Bytes()); err != nil {
+	if err := c.check(sent, reqBody, tw.Status(), tw.Header(), tw.buf.Bytes()); err != nil {
 		c.mu.Lock()
 		c.errs = append(c.errs, err.Error())
 		c.mu.Unlock()
 	}
 }
 
-// check validates one answer.
-func (c *contract) check(r *http.Request, status int, header http.Header, body []byte) error {
+// check validates one answer and, when it is a success, the request
+// too: a request the document calls invalid must not succeed.
+func (c *contract) check(r *http.Request, reqBody []byte, status int, header http.Header, body []byte) error {
 	u := *r.URL
 	if !strings.HasSuffix(u.Path, "/") && !strings.HasSuffix(u.Path, ".json") {
 		u.Path += "/" // restauth answers with and without the slash
@@ -148,6 +163,15 @@ func (c *contract) check(r *http.Request, status int, header http.Header, body [
 		return nil
 	case err != nil:
 		return fmt.Errorf("%s %s answered %d but the document has no such operation: %v", r.Method, r.URL.Path, status, err)
+	}
+	if status < 300 {
+		req.Body = io.NopCloser(bytes.NewReader(asRead(req, reqBody)))
+		rin := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
+		if err := openapi3filter.ValidateRequest(context.Background(), rin); err != nil {
+			return fmt.Errorf("%s %s answered %d to a request the document calls invalid (%.300s): %v", r.Method, r.URL.Path, status, reqBody, err)
+		}
+		req.Body = http.NoBody
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
@@ -209,4 +233,29 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// asRead returns a JSON body with numbers turned into strings, as the
+// server reads them (DRF's CharField takes 12.5 as "12.5"; README,
+// "Request bodies and errors"), so the request is checked as understood.
+func asRead(r *http.Request, body []byte) []byte {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v map[string]any
+	if dec.Decode(&v) != nil {
+		return body
+	}
+	for k, x := range v {
+		if n, ok := x.(json.Number); ok {
+			v[k] = n.String()
+		}
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return body
+	}
+	return out
 }

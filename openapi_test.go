@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -203,29 +204,38 @@ func TestOpenAPIContractCatches(t *testing.T) {
 	}
 	post := func(path string) *http.Request {
 		r, _ := http.NewRequest(http.MethodPost, path, nil)
+		r.Header.Set("Content-Type", "application/json")
 		return r
 	}
 	json := http.Header{"Content-Type": {"application/json"}}
 	for _, tc := range []struct {
 		name   string
 		req    *http.Request
+		sent   string // the request body
 		status int
 		body   string
 		ok     bool
 	}{
-		{"login body", post("/rest-auth/login/"), 200, `{"key":"abc"}`, true},
-		{"login body renamed", post("/rest-auth/login/"), 200, `{"token":"abc"}`, false},
-		{"login key of the wrong type", post("/rest-auth/login/"), 200, `{"key":42}`, false},
-		{"field errors", post("/rest-auth/login/"), 400, `{"password":["This field is required."]}`, true},
-		{"field errors not a list", post("/rest-auth/login/"), 400, `{"password":"This field is required."}`, false},
-		{"undocumented status", post("/rest-auth/login/"), 418, `{"detail":"teapot"}`, false},
-		{"401 where no user is needed", post("/rest-auth/password/reset/"), 401, `{"detail":"x"}`, false},
-		{"user without username", get("/rest-auth/user/"), 200, `{"pk":1,"email":"","first_name":"","last_name":""}`, false},
-		{"user", get("/rest-auth/user/"), 200, `{"pk":1,"username":"u","email":"","first_name":"","last_name":""}`, true},
-		{"path without slash", get("/rest-auth/user"), 401, `{"detail":"Authentication credentials were not provided."}`, true},
-		{"undocumented route answered", get("/rest-auth/token/refresh/"), 200, `{}`, false},
+		// A success to a request the document calls invalid means the
+		// document is wrong. dj-rest-auth clients send a blank email.
+		{"login request", post("/rest-auth/login/"), `{"username":"u","email":"","password":"p"}`, 200, `{"key":"abc"}`, true},
+		{"login request, password as a number (read as a string)", post("/rest-auth/login/"), `{"username":"u","password":12345678}`, 200, `{"key":"abc"}`, true},
+		{"login request without password", post("/rest-auth/login/"), `{"username":"u"}`, 200, `{"key":"abc"}`, false},
+		{"login request with a too long username", post("/rest-auth/login/"), `{"username":"` + strings.Repeat("u", 4097) + `","password":"p"}`, 200, `{"key":"abc"}`, false},
+		{"refused request", post("/rest-auth/login/"), `{"username":"u"}`, 400, `{"password":["This field is required."]}`, true},
+		{"login body", post("/rest-auth/login/"), "", 200, `{"key":"abc"}`, true},
+		{"login body renamed", post("/rest-auth/login/"), "", 200, `{"token":"abc"}`, false},
+		{"login key of the wrong type", post("/rest-auth/login/"), "", 200, `{"key":42}`, false},
+		{"field errors", post("/rest-auth/login/"), "", 400, `{"password":["This field is required."]}`, true},
+		{"field errors not a list", post("/rest-auth/login/"), "", 400, `{"password":"This field is required."}`, false},
+		{"undocumented status", post("/rest-auth/login/"), "", 418, `{"detail":"teapot"}`, false},
+		{"401 where no user is needed", post("/rest-auth/password/reset/"), "", 401, `{"detail":"x"}`, false},
+		{"user without username", get("/rest-auth/user/"), "", 200, `{"pk":1,"email":"","first_name":"","last_name":""}`, false},
+		{"user", get("/rest-auth/user/"), "", 200, `{"pk":1,"username":"u","email":"","first_name":"","last_name":""}`, true},
+		{"path without slash", get("/rest-auth/user"), "", 401, `{"detail":"Authentication credentials were not provided."}`, true},
+		{"undocumented route answered", get("/rest-auth/token/refresh/"), "", 200, `{}`, false},
 	} {
-		err := c.check(tc.req, tc.status, json, []byte(tc.body))
+		err := c.check(tc.req, []byte(tc.sent), tc.status, json, []byte(tc.body))
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: check error %v, want ok=%v", tc.name, err, tc.ok)
 		}

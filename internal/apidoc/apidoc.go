@@ -282,6 +282,7 @@ func (d *Doc) add(doc *openapi3.T, info Info, op Operation) error {
 		body := openapi3.NewRequestBody().WithContent(openapi3.Content{
 			"application/json":                  openapi3.NewMediaType().WithSchemaRef(schema),
 			"application/x-www-form-urlencoded": openapi3.NewMediaType().WithSchemaRef(schema),
+			"multipart/form-data":               openapi3.NewMediaType().WithSchemaRef(schema),
 		})
 		o.RequestBody = &openapi3.RequestBodyRef{Value: body}
 	}

@@ -94,10 +94,17 @@ func (h *API[U]) routes(e handlers.Endpoints, doc *apidoc.Doc) []routeDef {
 		return r
 	}
 
+	login := doc.Schema(dto.LoginRequest{}, apidoc.In)
+	loginDesc := "Username or e-mail (as the login methods allow) and password; answers a token key, or JWTs in JWT mode."
+	if len(h.Authenticators) > 0 {
+		// The app's authenticators read their own fields first.
+		login = optionalProps(doc, login)
+		loginDesc += " The app's own authenticators accept other fields too, and may not need a password."
+	}
 	add("login", op(http.MethodPost, e.Login, apidoc.Operation{
-		ID: "login", Tag: "auth", Summary: "Log in with a password",
-		Description: "Username or e-mail (as the login methods allow) and password; answers a token key, or JWTs in JWT mode.",
-		Body:        dto.LoginRequest{}, Errors: []int{http.StatusForbidden}, // an app's authenticator or check
+		ID: "login", Tag: "auth", Summary: "Log in",
+		Description: loginDesc,
+		BodySchema:  login, Errors: []int{http.StatusForbidden}, // an app's authenticator or check
 		Responses: []apidoc.Response{credentials(http.StatusOK, "Logged in.")},
 	}))
 	var logoutBody any
@@ -323,5 +330,17 @@ func requireProps(doc *apidoc.Doc, schema *openapi3.SchemaRef, names ...string) 
 	}
 	c := *v
 	c.Required = append(append([]string(nil), v.Required...), names...)
+	return c.NewRef()
+}
+
+// optionalProps returns schema with no required property, as an inline
+// copy.
+func optionalProps(doc *apidoc.Doc, schema *openapi3.SchemaRef) *openapi3.SchemaRef {
+	v := doc.Resolve(schema)
+	if v == nil {
+		return schema
+	}
+	c := *v
+	c.Required = nil
 	return c.NewRef()
 }
