@@ -41,6 +41,9 @@ type envConfig struct {
 	Addr        string `env:"ADDR" envDefault:"127.0.0.1:8000"`
 	DatabaseURL string `env:"DATABASE_URL"`
 	SMTPAddr    string `env:"SMTP_ADDR"`
+	// DevOutbox keeps the last e-mails in memory and shows them at
+	// /outbox (development only: they carry reset links).
+	DevOutbox bool `env:"EXAMPLE_DEV_OUTBOX"`
 
 	SecretKey    string        `env:"SECRET_KEY"`
 	SiteURL      string        `env:"SITE_URL"`
@@ -129,6 +132,8 @@ type settings struct {
 	addr     string
 	database gorm.Dialector
 	auth     restauth.Config
+	// devOutbox is EXAMPLE_DEV_OUTBOX: keep the e-mails for /outbox.
+	devOutbox bool
 }
 
 // loadSettings reads the environment through getenv (never the process's
@@ -141,7 +146,7 @@ func loadSettings(getenv func(string) string, stdout io.Writer, log *slog.Logger
 	if err := errors.Join(err, serr); err != nil {
 		return settings{}, err
 	}
-	s := settings{addr: e.Addr}
+	s := settings{addr: e.Addr, devOutbox: e.DevOutbox}
 	if s.database, err = dialector(e.DatabaseURL); err != nil {
 		return s, err
 	}
@@ -305,6 +310,13 @@ func (e envConfig) config(stdout io.Writer, log *slog.Logger) (restauth.Config, 
 	if u := e.PasswordResetURL; u != "" && (!strings.Contains(u, "{uid}") || !strings.Contains(u, "{token}")) {
 		return cfg, fmt.Errorf("PASSWORD_RESET_CONFIRM_URL=%q: must contain {uid} and {token}", u)
 	}
+	// Both e-mailed links open the demo page (demo.go), which finishes
+	// the reset and the confirmation with a button.
+	site := strings.TrimRight(cfg.SiteURL, "/")
+	if cfg.PasswordReset.URL == "" {
+		cfg.PasswordReset.URL = site + "/reset/{uid}/{token}/"
+	}
+	cfg.Registration.EmailConfirmURL = site + "/confirm-email/{key}/"
 	emailRequired := e.EmailRequired == nil || *e.EmailRequired
 	if e.EmailVerification == verification(restauth.VerificationMandatory) && !emailRequired {
 		return cfg, errors.New("ACCOUNT_EMAIL_VERIFICATION=mandatory needs ACCOUNT_EMAIL_REQUIRED=true")
@@ -480,7 +492,10 @@ func (s socialEnv) config(cfg *restauth.Config, set map[string]string) error {
 	}
 	redirects := func(name string) []string {
 		if len(s.RedirectURIs) == 0 {
-			return []string{strings.TrimRight(cfg.SiteURL, "/") + apiPath + "/" + name + "/callback/"}
+			// The first is authorize/'s default; the second is the demo
+			// page's callback, which it asks for by ?redirect_uri=.
+			site := strings.TrimRight(cfg.SiteURL, "/")
+			return []string{site + apiPath + "/" + name + "/callback/", site + demoCallbackPath(name)}
 		}
 		uris := make([]string, len(s.RedirectURIs))
 		for i, u := range s.RedirectURIs {

@@ -121,6 +121,7 @@ func TestEnvVariables(t *testing.T) {
 		{"DATABASE_URL", "postgres://u@db/app", nil, func(s settings) any { return dsn(s) }, "postgres postgres://u@db/app"},
 		{"DATABASE_URL", "postgresql://u@db/app", nil, func(s settings) any { return dsn(s) }, "postgres postgresql://u@db/app"},
 		{"SMTP_ADDR", "127.0.0.1:2525", nil, func(s settings) any { return fmt.Sprintf("%T", s.auth.Mailer) }, "*emails.SMTPMailer"},
+		{"EXAMPLE_DEV_OUTBOX", "true", nil, func(s settings) any { return s.devOutbox }, true},
 		{"SECRET_KEY", strings.Repeat("k", 32), nil, func(s settings) any { return s.auth.SecretKey }, strings.Repeat("k", 32)},
 		{"SITE_URL", "https://front.example", nil, func(s settings) any { return s.auth.SiteURL }, "https://front.example"},
 		{"SITE_NAME", "Demo Shop", nil, func(s settings) any { return s.auth.SiteName }, "Demo Shop"},
@@ -214,7 +215,7 @@ func TestVariableList(t *testing.T) {
 		names = append(names, v.name)
 	}
 	want := []string{
-		"ADDR", "DATABASE_URL", "SMTP_ADDR", "SECRET_KEY", "SITE_URL", "SITE_NAME", "ACCOUNT_LOGIN_METHODS", "MAX_BODY_BYTES",
+		"ADDR", "DATABASE_URL", "SMTP_ADDR", "EXAMPLE_DEV_OUTBOX", "SECRET_KEY", "SITE_URL", "SITE_NAME", "ACCOUNT_LOGIN_METHODS", "MAX_BODY_BYTES",
 		"OLD_PASSWORD_FIELD_ENABLED", "LOGOUT_ON_PASSWORD_CHANGE", "ACCOUNT_LOGOUT_ON_GET",
 		"PASSWORD_RESET_CONFIRM_URL", "PASSWORD_RESET_TIMEOUT",
 		"REST_AUTH_DISABLE_REGISTRATION", "ACCOUNT_EMAIL_VERIFICATION", "ACCOUNT_EMAIL_REQUIRED", "ACCOUNT_USERNAME_REQUIRED",

@@ -96,7 +96,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatalf("reset on x: %d", code)
 	}
 	_ = x.a.auth.Shutdown(context.Background())
-	m := regexp.MustCompile(`/password/reset/confirm/([A-Za-z0-9_-]+)/([0-9a-z]+-[0-9a-f]{64})/`).FindStringSubmatch(x.out.String())
+	m := regexp.MustCompile(`https://front\.example/reset/([A-Za-z0-9_-]+)/([0-9a-z]+-[0-9a-f]{64})/`).FindStringSubmatch(x.out.String())
 	if m == nil {
 		t.Fatalf("no reset link in x's console:\n%s", x.out.String())
 	}

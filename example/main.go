@@ -6,6 +6,10 @@
 //	REST_USE_JWT=true go run ./example                # JWT mode
 //	go run ./example/mockprovider                     # a local OpenID Connect provider
 //
+// It also serves a demo page at / (demo.go, web/): a small client of the
+// whole API, in token and in JWT mode. EXAMPLE_DEV_OUTBOX=true adds
+// /outbox, the last e-mails sent (outbox.go).
+//
 // It is configured by environment variables named after the Django
 // settings they stand for (envConfig and socialEnv in config.go list
 // them); see README.md ("The example server", "Social login"). Social
@@ -90,6 +94,8 @@ type app struct {
 	db     *gorm.DB
 	auth   *restauth.Plugin[Member]
 	router *gin.Engine
+	// outbox keeps the e-mails sent, with EXAMPLE_DEV_OUTBOX=true (else nil).
+	outbox *devOutbox
 }
 
 const usage = "usage: example [createuser [--unverified] USERNAME EMAIL PASSWORD]"
@@ -196,6 +202,11 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 			a.close()
 		}
 	}()
+	demo := newDemoConfig(s.auth, s.devOutbox)
+	if s.devOutbox {
+		a.outbox = newDevOutbox(s.auth.Mailer)
+		s.auth.Mailer = a.outbox
+	}
 	auth, err := restauth.New[Member](db, s.auth,
 		restauth.WithUserSerializer[Member](memberSerializer{}),
 		// A social sign-up takes the provider's nickname as the profile's.
@@ -219,7 +230,12 @@ func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {
 	if err := r.SetTrustedProxies(nil); err != nil {
 		return nil, err
 	}
-	auth.Register(r.Group(apiPath)) // confirmation emails and social redirect URIs point under this path
+	auth.Register(r.Group(apiPath))
+	// The demo page: e-mailed links and the page's social callback land
+	// there (config.go's defaults).
+	if err := mountDemo(r, demo, a.outbox); err != nil {
+		return nil, err
+	}
 	api := r.Group("/api", auth.RequireAuth())
 	api.GET("/profile", func(c *gin.Context) {
 		// In JWT mode the user loads here; it may have been deactivated

@@ -390,7 +390,9 @@ func TestSocialVariables(t *testing.T) {
 	db := testdb.SQLite(t)
 	gh := map[string]string{"SOCIAL_GITHUB_CLIENT_ID": "gh-id", "SOCIAL_GITHUB_CLIENT_SECRET": "gh-secret"}
 	two := with(gh, "SOCIAL_GOOGLE_CLIENT_ID", "go-id", "SOCIAL_GOOGLE_CLIENT_SECRET", "go-secret")
-	def := func(name string) []string { return []string{"http://127.0.0.1:8000/rest-auth/" + name + "/callback/"} }
+	def := func(name string) []string {
+		return []string{"http://127.0.0.1:8000/rest-auth/" + name + "/callback/", "http://127.0.0.1:8000/social/" + name + "/callback"}
+	}
 	providers := func(s settings) any { return summary(s) }
 	field := func(name string, get func(providerSummary) any) func(settings) any {
 		return func(s settings) any { return get(summary(s)[name]) }
@@ -423,7 +425,7 @@ func TestSocialVariables(t *testing.T) {
 		{"SOCIAL_OIDC_NAME", "corp", oidc, func(s settings) any {
 			p, ok := summary(s)["corp"]
 			return fmt.Sprint(ok, p.RedirectURIs)
-		}, "true [http://127.0.0.1:8000/rest-auth/corp/callback/]"},
+		}, "true [http://127.0.0.1:8000/rest-auth/corp/callback/ http://127.0.0.1:8000/social/corp/callback]"},
 		{"SOCIAL_OIDC_CLIENT_ID", m.ClientID, with(oidc, "SOCIAL_OIDC_CLIENT_ID", ""),
 			field("oidc", func(p providerSummary) any { return p.ClientID }), m.ClientID},
 		{"SOCIAL_OIDC_CLIENT_SECRET", m.ClientSecret, with(oidc, "SOCIAL_OIDC_CLIENT_SECRET", ""),
