@@ -3,6 +3,7 @@
 //	go run ./example                                  # serve on 127.0.0.1:8000
 //	go run ./example createuser NAME EMAIL PASSWORD   # add a user, e-mail verified
 //	go run ./example createuser --unverified NAME EMAIL PASSWORD
+//	go run ./example openapi                          # print the API's OpenAPI document
 //	REST_USE_JWT=true go run ./example                # JWT mode
 //	go run ./example/mockprovider                     # a local OpenID Connect provider
 //
@@ -37,6 +38,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/dto"
 	"github.com/restauth/restauth/handlers"
 	"github.com/restauth/restauth/models"
 )
@@ -64,6 +66,14 @@ type memberDetails struct {
 func (s memberSerializer) Represent(u *Member) any {
 	d := s.Details(u)
 	return memberDetails{d.PK, d.Username, d.Email, d.FirstName, d.LastName, u.Nickname}
+}
+
+// UpdateBody declares the fields Update reads, for the OpenAPI document.
+func (memberSerializer) UpdateBody() any {
+	return struct {
+		dto.UserDetailsUpdate
+		Nickname *string `json:"nickname" binding:"max=50"`
+	}{}
 }
 
 func (s memberSerializer) Update(ctx context.Context, u *Member, in *handlers.Input, partial bool) error {
@@ -98,13 +108,19 @@ type app struct {
 	outbox *devOutbox
 }
 
-const usage = "usage: example [createuser [--unverified] USERNAME EMAIL PASSWORD]"
+const usage = "usage: example [createuser [--unverified] USERNAME EMAIL PASSWORD | openapi]"
 
 // apiPath is where the example mounts restauth.
 const apiPath = "/rest-auth"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var cmd *createUserCmd
+	if len(args) > 0 && args[0] == "openapi" {
+		if len(args) > 1 {
+			return errors.New(usage)
+		}
+		return printOpenAPI(getenv, stdout)
+	}
 	if len(args) > 0 {
 		if args[0] != "createuser" {
 			return errors.New(usage)
@@ -140,6 +156,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	a.auth.Shutdown(context.Background())
 	return nil
+}
+
+// printOpenAPI writes the OpenAPI document of the API this environment
+// configures (what /rest-auth/openapi.json serves) to stdout, for client
+// generators. Nothing else is written there.
+func printOpenAPI(getenv func(string) string, stdout io.Writer) error {
+	a, err := newApp(getenv, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	doc, err := a.auth.OpenAPI(apiPath)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", doc)
+	return err
 }
 
 // createUserCmd is the createuser command's arguments.

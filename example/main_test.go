@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/restauth/restauth/internal/testdb"
 )
 
@@ -338,6 +340,7 @@ func TestCreateUserUsage(t *testing.T) {
 		{"createuser", "demo", "demo@example.com", "pw", "extra"},
 		{"createuser", "--verified", "demo", "demo@example.com", "pw"},
 		{"createuser", "demo", "demo@example.com", "pw", "--unverified"},
+		{"openapi", "extra"},
 	} {
 		err := run(context.Background(), args, getenv(vars), io.Discard)
 		if err == nil || err.Error() != usage {
@@ -353,5 +356,32 @@ func TestCreateUserUsage(t *testing.T) {
 	}
 	if want := "created user \"nomail\" (pk 1), e-mail none\n"; out.String() != want {
 		t.Fatalf("printed %q, want %q", out.String(), want)
+	}
+}
+
+// TestOpenAPICommand: "example openapi" prints the document the server
+// serves, and only it: valid OpenAPI with the example's own user field.
+func TestOpenAPICommand(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"SECRET_KEY": strings.Repeat("o", 40), "DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "oa.db"),
+		"REST_USE_JWT": "true", "JWT_AUTH_COOKIE": "auth"}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"openapi"}, getenv(vars), &out); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(out.Bytes())
+	if err != nil {
+		t.Fatalf("output is not an OpenAPI document: %v\n%.300s", err, out.String())
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Servers[0].URL != "/rest-auth" || doc.Paths.Find("/token/refresh/") == nil || doc.Components.SecuritySchemes["CookieAuth"] == nil {
+		t.Fatalf("document of another configuration: %v", doc.Servers[0].URL)
+	}
+	patch := doc.Paths.Find("/user/").Patch.RequestBody.Value.Content.Get("application/json").Schema.Value
+	user := doc.Paths.Find("/user/").Get.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	if patch.Properties["nickname"] == nil || user.Properties["nickname"] == nil {
+		t.Fatalf("nickname missing: PATCH body %v", patch.Properties)
 	}
 }
