@@ -159,9 +159,11 @@ func docPath(p string) string {
 // openAPIHandler serves the document built once for server.
 func (h *API[U]) openAPIHandler(server string) gin.HandlerFunc {
 	body, err := h.Document(server)
+	if err != nil {
+		h.Log.Error("restauth: the OpenAPI document cannot be built; openapi.json answers 503", "err", err)
+	}
 	return func(c *gin.Context) {
 		if err != nil {
-			h.Log.ErrorContext(c.Request.Context(), "restauth: OpenAPI document", "err", err)
 			h.detail(c, http.StatusServiceUnavailable, "request.service_unavailable")
 			return
 		}
