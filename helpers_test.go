@@ -153,7 +153,7 @@ func newEnv(t testing.TB, db *gorm.DB, mutate func(*restauth.Config), opts ...re
 	// Every answer of restauth's routes is checked against the document
 	// the plugin serves (contract_test.go); the middleware goes in before
 	// the routes, the document is read after.
-	var ct *contract
+	var ct *contractChecker
 	e.r.Use(func(c *gin.Context) {
 		if ct == nil {
 			c.Next()

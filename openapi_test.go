@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/restauth/restauth"
+	"github.com/restauth/restauth/internal/contract"
 	"github.com/restauth/restauth/internal/testdb"
 	"github.com/restauth/restauth/socialauth"
 )
@@ -197,7 +198,14 @@ func keys[V any](m map[string]V) []string {
 func TestOpenAPIContractCatches(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testdb.SQLite(t), nil)
-	c := newContract(t, e)
+	raw, err := e.auth.OpenAPI("/rest-auth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := contract.New(raw, "/rest-auth") // a checker of its own: its failures are expected
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func(path string) *http.Request {
 		r, _ := http.NewRequest(http.MethodGet, path, nil)
 		return r
@@ -235,7 +243,7 @@ func TestOpenAPIContractCatches(t *testing.T) {
 		{"path without slash", get("/rest-auth/user"), "", 401, `{"detail":"Authentication credentials were not provided."}`, true},
 		{"undocumented route answered", get("/rest-auth/token/refresh/"), "", 200, `{}`, false},
 	} {
-		err := c.check(tc.req, []byte(tc.sent), tc.status, json, []byte(tc.body))
+		err := c.Check(tc.req, []byte(tc.sent), tc.status, json, []byte(tc.body))
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: check error %v, want ok=%v", tc.name, err, tc.ok)
 		}

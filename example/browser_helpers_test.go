@@ -84,7 +84,7 @@ func startDemo(t *testing.T, extra map[string]string) *demoSite {
 	}
 	t.Cleanup(a.close)
 	t.Cleanup(func() { a.auth.Shutdown(context.Background()) })
-	srv := httptest.NewUnstartedServer(a.router)
+	srv := httptest.NewUnstartedServer(checked(t, a))
 	_ = srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -42,7 +42,7 @@ func demoServer(t *testing.T, vars map[string]string, stdout io.Writer) (*app, *
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.router)
+	srv := httptest.NewServer(checked(t, a))
 	t.Cleanup(srv.Close)
 	return a, srv
 }
@@ -65,7 +65,7 @@ func demoServerAtSite(t *testing.T, vars map[string]string) (*app, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	srv := httptest.NewUnstartedServer(a.router)
+	srv := httptest.NewUnstartedServer(checked(t, a))
 	_ = srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -50,7 +50,7 @@ func twoInstances(t *testing.T, extra map[string]string) (x, y instance, user st
 			t.Fatal(err)
 		}
 		t.Cleanup(a.close)
-		srv := httptest.NewServer(a.router)
+		srv := httptest.NewServer(checked(t, a))
 		t.Cleanup(srv.Close)
 		return instance{a: a, url: srv.URL + "/rest-auth/", out: out}
 	}

@@ -76,7 +76,7 @@ func jwtServer(t *testing.T, vars map[string]string) (*app, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.close)
-	srv := httptest.NewServer(a.router)
+	srv := httptest.NewServer(checked(t, a))
 	t.Cleanup(srv.Close)
 	return a, srv
 }

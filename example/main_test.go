@@ -125,7 +125,7 @@ func TestWalkthrough(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.close()
-			srv := httptest.NewServer(a.router)
+			srv := httptest.NewServer(checked(t, a))
 			defer srv.Close()
 			walkthrough(t, srv.URL)
 
@@ -232,7 +232,7 @@ func TestRegistrationFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	srv := httptest.NewServer(a.router)
+	srv := httptest.NewServer(checked(t, a))
 	defer srv.Close()
 	code, body := call(t, "POST", srv.URL+"/rest-auth/registration/",
 		`{"username":"newbie","email":"newbie@example.com","password1":"Quiet-Harbor-58","password2":"Quiet-Harbor-58"}`, "")
@@ -290,7 +290,7 @@ func TestCreateUser(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.close()
-			srv := httptest.NewServer(a.router)
+			srv := httptest.NewServer(checked(t, a))
 			defer srv.Close()
 			base := srv.URL + "/rest-auth/"
 

@@ -157,7 +157,7 @@ func TestSocialWalkthrough(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.close()
-			srv := httptest.NewServer(a.router)
+			srv := httptest.NewServer(checked(t, a))
 			defer srv.Close()
 			base := srv.URL + "/rest-auth"
 			// SITE_URL defaults to http://$ADDR.
@@ -271,7 +271,7 @@ func TestSocialBrowserCallback(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.close()
-			srv := httptest.NewUnstartedServer(a.router)
+			srv := httptest.NewUnstartedServer(checked(t, a))
 			_ = srv.Listener.Close()
 			srv.Listener = ln
 			srv.Start()
@@ -329,7 +329,7 @@ func TestSocialRoutes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.close()
-			srv := httptest.NewServer(a.router)
+			srv := httptest.NewServer(checked(t, a))
 			defer srv.Close()
 			for route, want := range tc.status {
 				method, path, _ := strings.Cut(route, " ")
