@@ -130,9 +130,9 @@ func checkCoverage() error {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	// The coverage check needs the whole suite: skip it under -run, -short
+	// The coverage check needs the whole suite: skip it under -run, -skip, -short
 	// or a failure already reported.
-	if code == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" {
+	if code == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == "" {
 		if err := checkCoverage(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1

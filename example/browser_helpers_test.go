@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -430,6 +431,10 @@ type link struct {
 // the first such link in each.
 func (tb *tab) outbox(to, linkPart string, n int) []mail {
 	tb.t.Helper()
+	// Mail goes out after the answer, in the background: wait until the
+	// server holds it (/outbox.json) before the page is opened, which
+	// then must show it.
+	tb.waitMailed(to, linkPart, n)
 	eval[bool](tb, "window.beforeOutbox = true; return true")
 	tb.step("follow a#outbox-link", chromedp.Click(chromedp.CSS("#mail-hint a#outbox-link")))
 	tb.wait("the /outbox page", `return !window.beforeOutbox && location.pathname === "/outbox"`)
@@ -453,6 +458,41 @@ func (tb *tab) outbox(to, linkPart string, n int) []mail {
 		}
 	}
 	return mails
+}
+
+// waitMailed polls /outbox.json until it holds n mails to the address
+// to whose text contains linkPart (15 s at most).
+func (tb *tab) waitMailed(to, linkPart string, n int) {
+	tb.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := http.Get(tb.site + "/outbox.json")
+		if err != nil {
+			tb.fatalf("GET /outbox.json: %v", err)
+		}
+		var mails []struct {
+			To   []string `json:"to"`
+			Text string   `json:"text"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&mails)
+		_ = res.Body.Close()
+		if err != nil {
+			tb.fatalf("/outbox.json: %v", err)
+		}
+		got := 0
+		for _, m := range mails {
+			if strings.Contains(strings.Join(m.To, ","), to) && strings.Contains(m.Text, linkPart) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.fatalf("%d mail(s) to %s with %q after 15 s, want %d", got, to, linkPart, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // confirmLink matches a /confirm-email/KEY/ link.

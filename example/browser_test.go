@@ -263,8 +263,8 @@ func runDemo(t *testing.T, m demoMode) {
 	so.open("/social/oidc/callback?error=access_denied&error_description=The+user+said+no")
 	r = waitFor[result](so, "#status after the provider's error", `const s = $("#status");
 		return s && s.dataset.kind && txt(s) ? {kind: s.dataset.kind, text: txt(s)} : null`)
-	if r.Kind != "error" || !strings.Contains(r.Text, "access_denied") {
-		so.fatalf("callback with ?error=access_denied: #status[data-kind=%s] %q, want an error naming access_denied", r.Kind, r.Text)
+	if r.Kind != "error" || !strings.Contains(r.Text, "access_denied") || strings.Contains(r.Text, "said no") {
+		so.fatalf("callback with ?error=access_denied: #status[data-kind=%s] %q, want an error naming access_denied only", r.Kind, r.Text)
 	}
 	signedOut(so)
 	socialFlow(so, "login", `button[data-social="oidc"]`)

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"embed"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -141,8 +142,27 @@ func mountDemo(r gin.IRouter, cfg demoConfig, outbox *devOutbox) error {
 	g.GET("/assets/style.css", serve("text/css; charset=utf-8", style))
 	g.GET("/demo/config.json", func(c *gin.Context) { c.JSON(http.StatusOK, cfg) })
 	if outbox != nil {
-		g.GET("/outbox", outbox.page)
-		g.GET("/outbox.json", outbox.json)
+		g.GET("/outbox", localOnly, outbox.page)
+		g.GET("/outbox.json", localOnly, outbox.json)
 	}
 	return nil
+}
+
+// localOnly answers 404 unless the request comes from this machine and
+// names it: the outbox holds reset and confirmation links, so neither
+// another machine (ADDR on a LAN address) nor a page that rebinds its own
+// domain name to 127.0.0.1 may read it.
+func localOnly(c *gin.Context) {
+	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
+	remote := net.ParseIP(host)
+	name := c.Request.Host
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
+	ip := net.ParseIP(name)
+	if err != nil || remote == nil || !remote.IsLoopback() || (name != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		c.AbortWithStatus(http.StatusNotFound)
+		return
+	}
+	c.Next()
 }

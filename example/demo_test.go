@@ -554,3 +554,35 @@ func TestLinkify(t *testing.T) {
 		t.Fatalf("linkify without a link: %+v", got)
 	}
 }
+
+// TestDemoOutboxLocalOnly: the outbox answers only a request from this
+// machine that names it (no LAN client, no DNS-rebinding page).
+func TestDemoOutboxLocalOnly(t *testing.T) {
+	t.Parallel()
+	a, srv := demoServer(t, map[string]string{"EXAMPLE_DEV_OUTBOX": "true"}, io.Discard)
+	for _, tc := range []struct {
+		remote, host string
+		want         int
+	}{
+		{"127.0.0.1:5000", "127.0.0.1:8000", 200},
+		{"[::1]:5000", "localhost:8000", 200},
+		{"[::1]:5000", "[::1]:8000", 200},
+		{"192.0.2.7:5000", "127.0.0.1:8000", 404},      // another machine
+		{"127.0.0.1:5000", "rebind.example:8000", 404}, // a page rebinding its name
+		{"127.0.0.1:5000", "10.0.0.2:8000", 404},
+	} {
+		for _, path := range []string{"/outbox", "/outbox.json"} {
+			r := httptest.NewRequest("GET", path, nil)
+			r.RemoteAddr, r.Host = tc.remote, tc.host
+			w := httptest.NewRecorder()
+			a.router.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("%s from %s to Host %s: %d, want %d", path, tc.remote, tc.host, w.Code, tc.want)
+			}
+		}
+	}
+	// The real server on 127.0.0.1 answers.
+	if res, raw := fetch(t, noRedirect, "GET", srv.URL+"/outbox.json", ""); res.StatusCode != 200 {
+		t.Fatalf("outbox over loopback: %d %s", res.StatusCode, raw)
+	}
+}

@@ -153,7 +153,10 @@ func (f AuthenticatorFunc[U]) Authenticate(ctx context.Context, in *Input) (*U, 
 // fields the client may change; restauth never saves the password, email,
 // flags or dates through user/ whatever Update does.
 type UserSerializer[U any] interface {
-	// Represent returns the JSON value shown for u.
+	// Represent returns the JSON value shown for u. Building the OpenAPI
+	// document (Register, Plugin.OpenAPI) also calls it once with a zero
+	// user, to learn the value's Go type; a panic there only makes the
+	// document show a free-form object.
 	Represent(u *U) any
 	// Update validates the request's fields and writes them onto u.
 	// partial is true for PATCH (absent keys stay as they are).

@@ -329,8 +329,10 @@ async function finishSocial(name) {
   store.removeItem(KEYS.social);
   history.replaceState(null, "", "/");
   if (params.has("error")) {
-    const why = [params.get("error"), params.get("error_description")].filter(Boolean).join(": ");
-    setStatus(`The ${name} login failed: ${why}.`, "error");
+    // Only the error code (an ASCII token): the rest of a callback URL
+    // is anyone's text, not the provider's word.
+    const code = (params.get("error") ?? "").replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 64) || "unknown_error";
+    setStatus(`The ${name} login failed (${code}).`, "error");
   } else if (!pending || pending.provider !== name || pending.state !== params.get("state")) {
     setStatus(`This ${name} login was not started in this tab, or is finished already: start it again.`, "error");
   } else {

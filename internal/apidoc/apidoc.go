@@ -42,6 +42,9 @@ type Operation struct {
 	Body any
 	// BodySchema, when set, replaces the schema reflected from Body.
 	BodySchema *openapi3.SchemaRef
+	// FormOnly: the body is read as a form only (a provider's form POST),
+	// not as JSON or multipart.
+	FormOnly bool
 	// Query lists optional query parameters.
 	Query []Param
 	// Responses are the endpoint's own answers; Build adds the errors
@@ -238,6 +241,13 @@ func (d *Doc) securitySchemes(doc *openapi3.T, info Info) {
 func security(info Info, op Operation) *openapi3.SecurityRequirements {
 	reqs := openapi3.NewSecurityRequirements()
 	if !op.Auth {
+		if info.CSRFHeader != "" && !safe(op.Method) {
+			// Anyone may call it, but a request that carries the JWT
+			// cookies (a refresh, a logout, a login over an old session)
+			// must send the CSRF header.
+			reqs.With(openapi3.NewSecurityRequirement())
+			reqs.With(openapi3.NewSecurityRequirement().Authenticate(SchemeCSRF))
+		}
 		return reqs // explicitly none
 	}
 	if info.Token {
@@ -279,11 +289,12 @@ func (d *Doc) add(doc *openapi3.T, info Info, op Operation) error {
 		if schema == nil {
 			schema = d.Schema(op.Body, In)
 		}
-		body := openapi3.NewRequestBody().WithContent(openapi3.Content{
-			"application/json":                  openapi3.NewMediaType().WithSchemaRef(schema),
-			"application/x-www-form-urlencoded": openapi3.NewMediaType().WithSchemaRef(schema),
-			"multipart/form-data":               openapi3.NewMediaType().WithSchemaRef(schema),
-		})
+		content := openapi3.Content{"application/x-www-form-urlencoded": openapi3.NewMediaType().WithSchemaRef(schema)}
+		if !op.FormOnly {
+			content["application/json"] = openapi3.NewMediaType().WithSchemaRef(schema)
+			content["multipart/form-data"] = openapi3.NewMediaType().WithSchemaRef(schema)
+		}
+		body := openapi3.NewRequestBody().WithContent(content)
 		o.RequestBody = &openapi3.RequestBodyRef{Value: body}
 	}
 	o.Responses = openapi3.NewResponses()

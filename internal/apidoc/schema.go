@@ -1,6 +1,8 @@
 package apidoc
 
 import (
+	"encoding"
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -24,6 +26,8 @@ type schemas struct {
 	comps openapi3.Schemas
 	// names maps a struct type (and side) to its component name.
 	names map[typeKey]string
+	// taken holds every component name in use or reserved.
+	taken map[string]bool
 }
 
 type typeKey struct {
@@ -31,11 +35,35 @@ type typeKey struct {
 	req bool
 }
 
+// reserved are the component names Doc gives its own schemas; a
+// reflected type of the same name gets a numbered one.
+var reserved = []string{"Detail", "ValidationError", "BadRequest", "User", "UserUpdate",
+	"LoginResponse", "JWTLoginResponse", "LegacyJWTLoginResponse"}
+
 func newSchemas() *schemas {
-	return &schemas{comps: openapi3.Schemas{}, names: map[typeKey]string{}}
+	s := &schemas{comps: openapi3.Schemas{}, names: map[typeKey]string{}, taken: map[string]bool{}}
+	for _, n := range reserved {
+		s.taken[n] = true
+	}
+	return s
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+// unique returns name, or name with the first free number appended.
+func (s *schemas) unique(name string) string {
+	n := name
+	for i := 2; s.taken[n]; i++ {
+		n = name + strconv.Itoa(i)
+	}
+	s.taken[n] = true
+	return n
+}
+
+var (
+	timeType          = reflect.TypeFor[time.Time]()
+	rawMessageType    = reflect.TypeFor[json.RawMessage]()
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 // named returns a reference to the component name, built from t the first
 // time.
@@ -44,6 +72,7 @@ func (s *schemas) named(name string, t reflect.Type, req bool) *openapi3.SchemaR
 	if n, ok := s.names[k]; ok {
 		return openapi3.NewSchemaRef("#/components/schemas/"+n, nil)
 	}
+	name = s.unique(name)
 	s.names[k] = name
 	s.comps[name] = &openapi3.SchemaRef{} // placeholder for recursive types
 	s.comps[name] = s.object(t, req).NewRef()
@@ -57,15 +86,24 @@ func (s *schemas) of(t reflect.Type, req bool) *openapi3.SchemaRef {
 	}
 	if t.Kind() == reflect.Pointer {
 		ref := s.of(t.Elem(), req)
-		if ref.Ref != "" || req {
+		if req {
 			return ref
 		}
-		v := *ref.Value
-		v.Nullable = true
-		return v.NewRef()
+		return nullable(ref) // a nil pointer is written as null
 	}
-	if t == timeType {
+	switch {
+	case t == timeType:
 		return openapi3.NewDateTimeSchema().NewRef()
+	case t == rawMessageType || t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType):
+		return openapi3.NewSchema().NewRef() // its own encoding: any JSON value
+	case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType):
+		return openapi3.NewStringSchema().NewRef()
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		b := openapi3.NewBytesSchema() // base64
+		if !req {
+			b.Nullable = true
+		}
+		return b.NewRef()
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -81,10 +119,12 @@ func (s *schemas) of(t reflect.Type, req bool) *openapi3.SchemaRef {
 	case reflect.Slice, reflect.Array:
 		a := openapi3.NewArraySchema()
 		a.Items = s.of(t.Elem(), req)
+		a.Nullable = !req && t.Kind() == reflect.Slice // a nil slice is written as null
 		return a.NewRef()
 	case reflect.Map:
 		m := openapi3.NewObjectSchema()
 		m.AdditionalProperties = openapi3.AdditionalProperties{Schema: s.of(t.Elem(), req)}
+		m.Nullable = !req
 		return m.NewRef()
 	case reflect.Struct:
 		if t.Name() == "" {
@@ -93,6 +133,21 @@ func (s *schemas) of(t reflect.Type, req bool) *openapi3.SchemaRef {
 		return s.named(componentName(t, req), t, req)
 	}
 	return openapi3.NewSchema().NewRef()
+}
+
+// nullable returns ref allowing null too: a copy of an inline schema,
+// or an allOf wrapper around a reference (OpenAPI 3.0 ignores siblings of
+// $ref).
+func nullable(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
+	if ref.Ref == "" {
+		v := *ref.Value
+		v.Nullable = true
+		return v.NewRef()
+	}
+	w := openapi3.NewSchema()
+	w.AllOf = openapi3.SchemaRefs{ref}
+	w.Nullable = true
+	return w.NewRef()
 }
 
 // componentName is t's name, exported, with "Request" appended for the
@@ -109,10 +164,18 @@ func componentName(t reflect.Type, req bool) string {
 
 // object is the schema of struct type t: its JSON fields (embedded
 // structs flattened), with lengths and formats from binding tags.
+//
+// A response object is closed (additionalProperties: false): Go writes
+// exactly these fields, so an extra key in an answer (a leaked column,
+// say) does not match. A request object stays open: the app's hooks may
+// read more fields.
 func (s *schemas) object(t reflect.Type, req bool) *openapi3.Schema {
 	o := openapi3.NewObjectSchema()
 	o.Properties = openapi3.Schemas{}
 	s.fields(o, t, req)
+	if !req {
+		o.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	}
 	return o
 }
 

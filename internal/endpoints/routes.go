@@ -40,11 +40,16 @@ type userSchemas struct {
 // at its dj-rest-auth path, with its description. doc collects the
 // schemas the descriptions use (nil when only mounting).
 func (h *API[U]) routes(e handlers.Endpoints, doc *apidoc.Doc) []routeDef {
-	if doc == nil {
+	var us userSchemas
+	var creds *openapi3.SchemaRef
+	if doc != nil {
+		// Only a document asks the app's serializer and token response
+		// for their shapes (with a zero user).
+		us = h.userSchemas(doc)
+		creds = h.credentialsSchema(doc, us.user)
+	} else {
 		doc = apidoc.NewDoc()
 	}
-	us := h.userSchemas(doc)
-	creds := h.credentialsSchema(doc, us.user)
 	var rs []routeDef
 	add := func(path string, ops ...opDef) {
 		var kept []opDef
@@ -85,7 +90,9 @@ func (h *API[U]) routes(e handlers.Endpoints, doc *apidoc.Doc) []routeDef {
 	detail := func(status int, desc string) apidoc.Response {
 		return apidoc.Response{Status: status, Description: desc, Schema: refTo("Detail")}
 	}
-	empty := apidoc.Response{Status: http.StatusOK, Description: "Done.", Schema: openapi3.NewObjectSchema().NewRef()}
+	emptyObject := openapi3.NewObjectSchema()
+	emptyObject.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	empty := apidoc.Response{Status: http.StatusOK, Description: "Done: {}.", Schema: emptyObject.NewRef()}
 	credentials := func(status int, desc string) apidoc.Response {
 		r := apidoc.Response{Status: status, Description: desc, Schema: creds}
 		if h.JWT != nil && (h.JWT.Cookie != "" || h.JWT.RefreshCookie != "") {
@@ -279,6 +286,7 @@ func (h *API[U]) socialRoutes(e handlers.Endpoints, doc *apidoc.Doc, op opFunc,
 			post := cbDoc
 			post.ID += "Post"
 			post.Query = nil
+			post.FormOnly = true
 			post.BodySchema = openapi3.NewObjectSchema().
 				WithProperty("code", openapi3.NewStringSchema()).
 				WithProperty("state", openapi3.NewStringSchema()).
