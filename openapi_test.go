@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -233,6 +234,7 @@ func TestOpenAPIContractCatches(t *testing.T) {
 		{"refused request", post("/rest-auth/login/"), `{"username":"u"}`, 400, `{"password":["This field is required."]}`, true},
 		{"login body", post("/rest-auth/login/"), "", 200, `{"key":"abc"}`, true},
 		{"login body renamed", post("/rest-auth/login/"), "", 200, `{"token":"abc"}`, false},
+		{"login body with an added field", post("/rest-auth/login/"), "", 200, `{"key":"abc","password_hash":"x"}`, false},
 		{"login key of the wrong type", post("/rest-auth/login/"), "", 200, `{"key":42}`, false},
 		{"field errors", post("/rest-auth/login/"), "", 400, `{"password":["This field is required."]}`, true},
 		{"field errors not a list", post("/rest-auth/login/"), "", 400, `{"password":"This field is required."}`, false},
@@ -247,5 +249,51 @@ func TestOpenAPIContractCatches(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: check error %v, want ok=%v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+// appLogin is an app's login body; its User type happens to share the
+// name of the document's user schema; tokenStamp encodes itself.
+type appLogin struct {
+	Key string `json:"key"`
+	Who User   `json:"who"`
+}
+
+type User struct {
+	Stamp   tokenStamp       `json:"stamp"`
+	Extra   json.RawMessage  `json:"extra"`
+	Tags    []string         `json:"tags"`
+	Profile *customerDetails `json:"profile"`
+}
+
+type tokenStamp struct{ n int }
+
+func (s tokenStamp) MarshalText() ([]byte, error) { return []byte("stamp-" + strconv.Itoa(s.n)), nil }
+
+// TestOpenAPIAppTypes: the app's own types in the document — a name that
+// collides with one of restauth's, a type with its own text encoding, raw
+// JSON, a nil slice and a nil pointer — are described as Go writes them
+// (the contract check of newEnv validates the answers below).
+func TestOpenAPIAppTypes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t), nil,
+		restauth.WithUserSerializer[Customer](customerSerializer{}),
+		restauth.WithTokenResponse(func(key string, u *Customer) any {
+			return appLogin{Key: key, Who: User{Stamp: tokenStamp{7}, Extra: json.RawMessage(`{"any":[1,"x"]}`)}}
+		}))
+	e.user("typed", "typed@example.com")
+	r := e.do("POST", "/rest-auth/login/", map[string]any{"username": "typed", "password": goodPass})
+	expect(t, r, 200)
+	who, _ := r.Body["who"].(map[string]any)
+	if who["stamp"] != "stamp-7" || who["tags"] != nil || who["profile"] != nil {
+		t.Fatalf("login body %s", r.Raw)
+	}
+	expect(t, e.do("GET", "/rest-auth/user/", nil, tokenHeader(r.str("key"))...), 200)
+	doc := served(t, e)
+	login := doc.Paths.Find("/login/").Post.Responses.Status(200).Value.Content.Get("application/json").Schema
+	user := doc.Paths.Find("/user/").Get.Responses.Status(200).Value.Content.Get("application/json").Schema
+	appUser := login.Value.Properties["who"]
+	if appUser.Ref == user.Ref || user.Value.Properties["company_name"] == nil || appUser.Value.Properties["stamp"].Value.Type.Slice()[0] != "string" {
+		t.Fatalf("the app's User is %s, the user schema %s", appUser.Ref, user.Ref)
 	}
 }
