@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -672,10 +673,7 @@ func newDeadlineProbe(t *testing.T, db *gorm.DB) *deadlineProbe {
 		t.Fatal(err)
 	}
 	table := stmt.Schema.Table
-	err := db.Callback().Query().Before("gorm:query").Register("outage_test:deadline", func(tx *gorm.DB) {
-		if tx.Statement.Table != table {
-			return
-		}
+	record := func(tx *gorm.DB) {
 		left := time.Duration(-1)
 		if dl, ok := tx.Statement.Context.Deadline(); ok {
 			left = time.Until(dl)
@@ -683,6 +681,20 @@ func newDeadlineProbe(t *testing.T, db *gorm.DB) *deadlineProbe {
 		p.mu.Lock()
 		p.seen = append(p.seen, left)
 		p.mu.Unlock()
+	}
+	err := db.Callback().Query().Before("gorm:query").Register("outage_test:deadline", func(tx *gorm.DB) {
+		if tx.Statement.Table == table {
+			record(tx)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user loads of authenticated requests are raw SQL (Users.raw).
+	err = db.Callback().Row().Before("gorm:row").Register("outage_test:deadline_raw", func(tx *gorm.DB) {
+		if sql := tx.Statement.SQL.String(); strings.HasPrefix(sql, "SELECT") && strings.Contains(sql, table) {
+			record(tx)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)

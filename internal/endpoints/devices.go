@@ -81,6 +81,13 @@ func (h *API[U]) touchKey(c *gin.Context, key string) {
 	}
 }
 
+// touchDigest is touchKey for a key whose digest is known.
+func (h *API[U]) touchDigest(c *gin.Context, digest string) {
+	if h.Devices != nil && h.Devices.Tracks(devices.Token) {
+		h.touch(c, devices.Token, digest)
+	}
+}
+
 // touchFamily is touch for a JWT refresh family (no query but the
 // once-a-minute write).
 func (h *API[U]) touchFamily(c *gin.Context, family string) { h.touch(c, devices.JWT, family) }

@@ -145,6 +145,13 @@ func (k *Keys) Issue(ctx context.Context, userID uint) (string, error) {
 // User resolves key to its user ID; ErrNotFound for a bad key.
 func (k *Keys) User(ctx context.Context, key string) (uint, error) { return k.Store.User(ctx, key) }
 
+// Joinable reports whether keys live in restauth_tokens (the default
+// GORMStore), so that a key's user can be found by one join.
+func (k *Keys) Joinable() bool {
+	_, ok := k.Store.(*GORMStore)
+	return ok
+}
+
 // Revoke deletes key.
 func (k *Keys) Revoke(ctx context.Context, key string) error { return k.Store.Delete(ctx, key) }
 

@@ -46,6 +46,10 @@ type Users[U any] struct {
 	now    func() time.Time
 	unique func(err error) (constraint string, ok bool)
 	schema *schema.Schema
+	// hot runs the queries of authenticated requests as prepared
+	// statements, their SQL written once (byIDSQL, byTokenSQL).
+	hot                 *gorm.DB
+	byIDSQL, byTokenSQL string
 }
 
 // New returns the store of U on db. unique tells a unique-index
@@ -60,7 +64,18 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 	if err := ident.Maintain(db); err != nil {
 		return nil, err
 	}
-	return &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema}, nil
+	s := &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema, hot: db.Session(&gorm.Session{PrepareStmt: true})}
+	t := stmt.Quote(stmt.Schema.Table)
+	s.byIDSQL = "SELECT * FROM " + t + " WHERE id = ? LIMIT 1"
+	// Unexpired: SQLite keeps times as text in the writer's offset, so it
+	// compares them as instants with julianday().
+	unexpired := "restauth_tokens.expires_at > ?"
+	if db.Dialector.Name() == "sqlite" {
+		unexpired = "julianday(restauth_tokens.expires_at) > julianday(?)"
+	}
+	s.byTokenSQL = "SELECT " + t + ".* FROM " + t + " JOIN restauth_tokens ON restauth_tokens.user_id = " + t + ".id" +
+		" WHERE restauth_tokens.digest = ? AND (restauth_tokens.expires_at IS NULL OR " + unexpired + ") LIMIT 1"
+	return s, nil
 }
 
 // Table returns the user table's name.
@@ -227,7 +242,32 @@ func (s *Users[U]) ByID(ctx context.Context, id uint) (*U, error) {
 	if id == 0 {
 		return nil, nil
 	}
-	return s.take(ctx, "id = ?", id)
+	return s.raw(ctx, s.byIDSQL, id)
+}
+
+// ByTokenDigest loads the user of the token key whose digest (as
+// restauth_tokens holds it) is digest, if that key has not expired at
+// now: one indexed join, for the default token store.
+func (s *Users[U]) ByTokenDigest(ctx context.Context, digest string, now time.Time) (*U, error) {
+	return s.raw(ctx, s.byTokenSQL, digest, now)
+}
+
+// raw runs one of the prepared user queries; (nil, nil) when no row
+// matches.
+func (s *Users[U]) raw(ctx context.Context, sql string, args ...any) (*U, error) {
+	db := s.hot
+	if tx, ok := dbx.Tx(ctx); ok {
+		db = tx // inside a transaction: its connection, not a prepared one
+	}
+	u := new(U)
+	res := db.WithContext(ctx).Raw(sql, args...).Scan(u)
+	if res.Error != nil {
+		return nil, fmt.Errorf("restauth: load user: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	return u, nil
 }
 
 // ByUsername finds a user by username, in any letter case and
