@@ -130,3 +130,15 @@ func BenchmarkJWTNoAuth(b *testing.B) {
 		return r
 	}, 200)
 }
+
+// BenchmarkUserGetJWT is a Bearer-authenticated GET user/ (HS256, the
+// revoked-login set on, the user by primary key): the path of
+// ratio.sh jwt.
+func BenchmarkUserGetJWT(b *testing.B) {
+	e, access := jwtBenchEnv(b)
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
+		r.Header.Set("Authorization", "Bearer "+access)
+		return r
+	}, 200)
+}

@@ -85,7 +85,7 @@ func CurrentClaims(c *gin.Context) (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
-	return cl.All, true
+	return cl.All(), true
 }
 
 // current names the credential of the request for a password change.

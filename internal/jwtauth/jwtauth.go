@@ -10,9 +10,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -118,8 +121,36 @@ type Claims struct {
 	SID       string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	// All holds every claim, the app's own included.
-	All map[string]any
+
+	raw string         // the token, for All
+	all map[string]any // decoded by All
+}
+
+// All returns every claim, the app's own included, decoded from the
+// token on first use (most requests never need them).
+func (c *Claims) All() map[string]any {
+	if c.all != nil {
+		return c.all
+	}
+	c.all = map[string]any{}
+	parts := strings.SplitN(c.raw, ".", 3)
+	if len(parts) != 3 {
+		return c.all
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err == nil {
+		_ = json.Unmarshal(payload, &c.all) // verified by Parse already
+	}
+	return c.all
+}
+
+// wireClaims are the claims Parse reads, decoded straight into a struct
+// (no map per request).
+type wireClaims struct {
+	jwt.RegisteredClaims
+	TokenType string `json:"token_type"`
+	UserID    string `json:"user_id"`
+	SID       string `json:"sid"`
 }
 
 // Errors returned by Parse. ErrInvalid covers every way a token can be
@@ -257,30 +288,28 @@ func (i *Issuer) Parse(raw, typ string) (*Claims, error) {
 	if raw == "" || len(raw) > 8192 {
 		return nil, ErrInvalid
 	}
-	mc := jwt.MapClaims{}
-	if _, err := i.parser.ParseWithClaims(raw, mc, i.keyFor); err != nil {
+	var wc wireClaims
+	if _, err := i.parser.ParseWithClaims(raw, &wc, i.keyFor); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	c := &Claims{All: map[string]any(mc)}
-	var ok bool
-	if c.Type, ok = mc["token_type"].(string); !ok || (c.Type != Access && c.Type != Refresh) {
+	c := &Claims{Type: wc.TokenType, UserID: wc.UserID, JTI: wc.ID, SID: wc.SID, raw: raw}
+	if c.Type != Access && c.Type != Refresh {
 		return nil, fmt.Errorf("%w: bad token_type", ErrInvalid)
 	}
 	if typ != "" && c.Type != typ {
 		return nil, fmt.Errorf("%w: token_type %q, want %q", ErrInvalid, c.Type, typ)
 	}
-	if c.UserID, ok = mc["user_id"].(string); !ok || c.UserID == "" {
+	if c.UserID == "" {
 		return nil, fmt.Errorf("%w: bad user_id", ErrInvalid)
 	}
-	if c.JTI, ok = mc["jti"].(string); !ok || c.JTI == "" {
+	if c.JTI == "" {
 		return nil, fmt.Errorf("%w: bad jti", ErrInvalid)
 	}
-	c.SID, _ = mc["sid"].(string)
-	if exp, err := mc.GetExpirationTime(); err == nil && exp != nil {
-		c.ExpiresAt = exp.Time.UTC()
+	if wc.ExpiresAt != nil {
+		c.ExpiresAt = wc.ExpiresAt.Time.UTC()
 	}
-	if iat, err := mc.GetIssuedAt(); err == nil && iat != nil {
-		c.IssuedAt = iat.Time.UTC()
+	if wc.IssuedAt != nil {
+		c.IssuedAt = wc.IssuedAt.Time.UTC()
 	}
 	return c, nil
 }

@@ -78,7 +78,7 @@ func TestSignParseRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.UserID != "42" || c.SID != "fam" || c.All["role"] != "admin" || !c.ExpiresAt.Equal(exp) || len(c.JTI) != 32 {
+			if c.UserID != "42" || c.SID != "fam" || c.All()["role"] != "admin" || !c.ExpiresAt.Equal(exp) || len(c.JTI) != 32 {
 				t.Fatalf("claims %+v", c)
 			}
 			if _, err := iss.Parse(tok, Access); !errors.Is(err, ErrInvalid) {

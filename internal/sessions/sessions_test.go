@@ -178,7 +178,7 @@ func TestIssue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ac.UserID != sessions.UserIDString(e.alice.ID) || ac.SID != p.Family || ac.All["plan"] != "gold-alice" {
+		if ac.UserID != sessions.UserIDString(e.alice.ID) || ac.SID != p.Family || ac.All()["plan"] != "gold-alice" {
 			t.Fatalf("access claims %+v", ac)
 		}
 		rc, err := e.s.JWT.Parse(p.Refresh, jwtauth.Refresh)
@@ -189,7 +189,7 @@ func TestIssue(t *testing.T) {
 		if rc.JTI != p.Family || rc.SID != p.Family || rc.UserID != ac.UserID {
 			t.Fatalf("refresh claims %+v, family %s", rc, p.Family)
 		}
-		if _, ok := rc.All["plan"]; ok {
+		if _, ok := rc.All()["plan"]; ok {
 			t.Fatal("the app's claims went into the refresh token")
 		}
 		var row models.OutstandingToken
@@ -258,7 +258,7 @@ func TestRefreshWithoutRotation(t *testing.T) {
 				t.Fatalf("refresh %d = %+v", i, got)
 			}
 			c, id, ok := e.s.Access(got.Access)
-			if !ok || id != e.alice.ID || c.SID != p.Family || c.All["plan"] != "gold-alice" {
+			if !ok || id != e.alice.ID || c.SID != p.Family || c.All()["plan"] != "gold-alice" {
 				t.Fatalf("refreshed access token: %+v %d %v", c, id, ok)
 			}
 		}

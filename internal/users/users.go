@@ -260,7 +260,7 @@ func (s *Users[U]) raw(ctx context.Context, sql string, args ...any) (*U, error)
 		db = tx // inside a transaction: its connection, not a prepared one
 	}
 	u := new(U)
-	res := db.WithContext(ctx).Raw(sql, args...).Scan(u)
+	res := db.WithContext(ctx).Raw(sql, args...).Find(u)
 	if res.Error != nil {
 		return nil, fmt.Errorf("restauth: load user: %w", res.Error)
 	}
