@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -139,6 +140,74 @@ func BenchmarkUserGetJWT(b *testing.B) {
 	serve(b, e.r, func() *http.Request {
 		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
 		r.Header.Set("Authorization", "Bearer "+access)
+		return r
+	}, 200)
+}
+
+// BenchmarkTokenRefresh is token/refresh/ (no rotation): refresh token
+// verified, its record and blacklist checked, a new access token signed.
+func BenchmarkTokenRefresh(b *testing.B) {
+	e, _ := jwtBenchEnv(b)
+	refresh := e.loginJWT("bench").str("refresh")
+	body := `{"refresh":"` + refresh + `"}`
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("POST", "/rest-auth/token/refresh/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}, 200)
+}
+
+// BenchmarkRegisterNoHash is registration/ with a free hasher (no
+// verification e-mail): binding, validators, the uniqueness checks, the
+// user, e-mail address and token rows in one transaction.
+func BenchmarkRegisterNoHash(b *testing.B) {
+	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) {
+		c.Password.Hasher = plainHasher{}
+		c.Registration.EmailVerification = restauth.VerificationNone
+	})
+	i := 0
+	serve(b, e.r, func() *http.Request {
+		i++
+		body := `{"username":"new` + itoa(i) + `","email":"new` + itoa(i) + `@example.com","password1":"` + goodPass + `","password2":"` + goodPass + `"}`
+		r := httptest.NewRequest("POST", "/rest-auth/registration/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}, 201)
+}
+
+// BenchmarkUserGetRateLimited is BenchmarkUserGet with the default rate
+// limits on (in memory): GET user/ has no limit of its own, so this
+// shows the limits cost nothing on the authenticated path.
+func BenchmarkUserGetRateLimited(b *testing.B) {
+	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) { c.RateLimits = restauth.RateLimitConfig{} })
+	e.user("bench", "bench@example.com")
+	key := e.login("bench", goodPass)
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
+		r.Header.Set("Authorization", "Token "+key)
+		return r
+	}, 200)
+}
+
+// BenchmarkLoginRateLimitCheck is login/ with a free hasher and the
+// default rate limits on: the per-IP and per-account checks on top of
+// BenchmarkLoginNoHash. The limits are raised so the benchmark is
+// never throttled.
+func BenchmarkLoginRateLimitCheck(b *testing.B) {
+	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) {
+		c.Password.Hasher = plainHasher{}
+		limits := restauth.DefaultRateLimits()
+		for a, l := range limits {
+			l.Count, l.Window = 1<<20, time.Hour
+			limits[a] = l
+		}
+		c.RateLimits = restauth.RateLimitConfig{Limits: limits}
+	})
+	e.user("bench", "bench@example.com")
+	body := `{"username":"bench","password":"` + goodPass + `"}`
+	serve(b, e.r, func() *http.Request {
+		r := httptest.NewRequest("POST", "/rest-auth/login/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		return r
 	}, 200)
 }
