@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -144,6 +146,53 @@ func (c *Claims) All() map[string]any {
 	return c.all
 }
 
+// verified remembers the tokens whose signature and claims Parse has
+// checked, by their exact text: a token's signature cannot change, so a
+// token seen before needs only its lifetime checked again. It holds at
+// most maxVerified tokens and starts over when full.
+type verified struct {
+	m atomic.Pointer[sync.Map]
+	n atomic.Int64
+}
+
+const maxVerified = 8192
+
+// get returns a copy of the claims of raw if it was verified and has not
+// expired at now.
+func (v *verified) get(raw string, now time.Time) (*Claims, bool) {
+	m := v.m.Load()
+	if m == nil {
+		return nil, false
+	}
+	x, ok := m.Load(raw)
+	if !ok {
+		return nil, false
+	}
+	c := x.(*Claims)
+	if !now.Before(c.ExpiresAt) {
+		return nil, false
+	}
+	cp := *c // All decodes into the copy, not the shared one
+	return &cp, true
+}
+
+func (v *verified) put(raw string, c *Claims) {
+	if c.ExpiresAt.IsZero() {
+		return
+	}
+	m := v.m.Load()
+	if m == nil || v.n.Load() >= maxVerified {
+		m = new(sync.Map)
+		v.m.Store(m)
+		v.n.Store(0)
+	}
+	cp := *c
+	cp.all = nil
+	if _, loaded := m.LoadOrStore(raw, &cp); !loaded {
+		v.n.Add(1)
+	}
+}
+
 // wireClaims are the claims Parse reads, decoded straight into a struct
 // (no map per request).
 type wireClaims struct {
@@ -159,6 +208,7 @@ var ErrInvalid = errors.New("token is invalid or expired")
 
 // Issuer signs and verifies tokens with one key set.
 type Issuer struct {
+	seen verified
 	keys    map[string]Key
 	signer  Key
 	access  time.Duration
@@ -288,6 +338,22 @@ func (i *Issuer) Parse(raw, typ string) (*Claims, error) {
 	if raw == "" || len(raw) > 8192 {
 		return nil, ErrInvalid
 	}
+	if c, ok := i.seen.get(raw, i.now()); ok {
+		if typ != "" && c.Type != typ {
+			return nil, fmt.Errorf("%w: token_type %q, want %q", ErrInvalid, c.Type, typ)
+		}
+		return c, nil
+	}
+	c, err := i.verify(raw, typ)
+	if err != nil {
+		return nil, err
+	}
+	i.seen.put(raw, c)
+	return c, nil
+}
+
+// verify checks raw's signature and claims.
+func (i *Issuer) verify(raw, typ string) (*Claims, error) {
 	var wc wireClaims
 	if _, err := i.parser.ParseWithClaims(raw, &wc, i.keyFor); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)

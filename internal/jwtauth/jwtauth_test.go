@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,3 +88,51 @@ func TestSignParseRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRemembersVerified: a token verified once is recognised by its
+// exact text (its signature cannot change), still expires on time, keeps
+// its type check, and a token differing in one character is verified
+// afresh (and refused).
+func TestParseRemembersVerified(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	iss, err := New([]Key{{Algorithm: "HS256", Secret: []byte(strings.Repeat("s", 32))}}, time.Minute, time.Hour, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := iss.Sign(Access, "7", "fam", "", map[string]any{"plan": "gold"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := iss.Parse(tok, Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss.seen.n.Load() != 1 {
+		t.Fatalf("%d tokens remembered, want 1", iss.seen.n.Load())
+	}
+	again, err := iss.Parse(tok, Access)
+	if err != nil || again == first || again.UserID != "7" || again.All()["plan"] != "gold" || first.All()["plan"] != "gold" {
+		t.Fatalf("second parse: %+v %v", again, err)
+	}
+	if _, err := iss.Parse(tok, Refresh); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("remembered access token accepted as refresh: %v", err)
+	}
+	i := strings.LastIndexByte(tok, '.') + 3
+	flipped := tok[:i] + string(rune(tok[i]^1)) + tok[i+1:]
+	if _, err := iss.Parse(flipped, Access); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("altered signature accepted: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if _, err := iss.Parse(tok, Access); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("expired remembered token accepted: %v", err)
+	}
+	// Full: it starts over rather than growing.
+	for n := range maxVerified + 10 {
+		iss.seen.put(strings.Repeat("x", 8)+itoa(n), &Claims{ExpiresAt: now.Add(time.Hour)})
+	}
+	if n := iss.seen.n.Load(); n > maxVerified {
+		t.Fatalf("%d remembered, cap %d", n, maxVerified)
+	}
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }
