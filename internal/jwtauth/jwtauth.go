@@ -208,7 +208,7 @@ var ErrInvalid = errors.New("token is invalid or expired")
 
 // Issuer signs and verifies tokens with one key set.
 type Issuer struct {
-	seen verified
+	seen    verified
 	keys    map[string]Key
 	signer  Key
 	access  time.Duration
