@@ -276,3 +276,30 @@ func TestDjangoHashLogsInAndIsRehashed(t *testing.T) {
 		e.login("legacy", "django-era-pass") // the new hash works
 	})
 }
+
+// TestTokenExpiryAcrossOffsets: a key's expiry is compared as an instant
+// whatever offset it was written in (SQLite keeps times as text).
+func TestTokenExpiryAcrossOffsets(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		t.Parallel()
+		e := newEnv(t, db, nil)
+		e.user("zoe", "zoe@example.com")
+		key := e.login("zoe", goodPass)
+		now := e.clock.Now()
+		set := func(at time.Time) {
+			t.Helper()
+			if err := db.Model(&models.Token{}).Where("user_id > 0").Update("expires_at", at).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		west, east := time.FixedZone("west", -10*3600), time.FixedZone("east", 13*3600)
+		// Later than now, written in a zone whose text sorts earlier.
+		set(now.Add(30 * time.Minute).In(west))
+		expect(t, e.do("GET", "/api/me", nil, tokenHeader(key)...), 200)
+		// Earlier than now, written in a zone whose text sorts later.
+		set(now.Add(-30 * time.Minute).In(east))
+		expectDetail(t, e.do("GET", "/api/me", nil, tokenHeader(key)...), 401, "Invalid token.")
+		expectDetail(t, e.do("GET", "/rest-auth/user/", nil, tokenHeader(key)...), 401, "Invalid token.")
+	})
+}
