@@ -206,7 +206,7 @@ func (c *Confirmations) EmailTaken(ctx context.Context, email string) (bool, err
 		return false, nil
 	}
 	var n int64
-	if err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("email_key = ?", key).Count(&n).Error; err != nil {
+	if err := dbx.DB(ctx, c.DB).Model(&models.EmailAddress{}).Where("email_key = ? AND email_key <> ''", key).Count(&n).Error; err != nil {
 		return false, fmt.Errorf("restauth: find email: %w", err)
 	}
 	return n > 0, nil
@@ -300,7 +300,7 @@ func (c *Confirmations) ForResend(ctx context.Context, email string) (*models.Em
 		return nil, nil
 	}
 	var rows []models.EmailAddress
-	if err := dbx.DB(ctx, c.DB).Where("email_key = ?", key).Limit(1).Find(&rows).Error; err != nil {
+	if err := dbx.DB(ctx, c.DB).Where("email_key = ? AND email_key <> ''", key).Limit(1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("restauth: find address: %w", err)
 	}
 	if len(rows) == 0 || rows[0].Verified {

@@ -268,7 +268,7 @@ func (a *Accounts[U]) existing(ctx context.Context, acct *models.SocialAccount, 
 // then any address row, then the user's own email column.
 func (a *Accounts[U]) byEmail(ctx context.Context, email string) (u *U, verified bool, err error) {
 	var addrs []models.EmailAddress
-	if err := dbx.DB(ctx, a.DB).Where("email_key = ?", ident.EmailKey(email)).Order("verified desc, id").Limit(1).Find(&addrs).Error; err != nil {
+	if err := dbx.DB(ctx, a.DB).Where("email_key = ? AND email_key <> ''", ident.EmailKey(email)).Order("verified desc, id").Limit(1).Find(&addrs).Error; err != nil {
 		return nil, false, fmt.Errorf("restauth: find email: %w", err)
 	}
 	if len(addrs) == 1 {

@@ -277,7 +277,9 @@ func (s *Users[U]) ByUsername(ctx context.Context, username string) (*U, error) 
 	if key == "" {
 		return nil, nil
 	}
-	return s.take(ctx, "username_key = ?", key)
+	// The "<> ''" lets PostgreSQL use the partial unique index in a
+	// generic (cached) plan too.
+	return s.take(ctx, "username_key = ? AND username_key <> ''", key)
 }
 
 // ByEmail finds a user by email, in any letter case (by
@@ -287,7 +289,7 @@ func (s *Users[U]) ByEmail(ctx context.Context, email string) (*U, error) {
 	if key == "" {
 		return nil, nil
 	}
-	return s.take(ctx, "email_key = ?", key)
+	return s.take(ctx, "email_key = ? AND email_key <> ''", key)
 }
 
 // ActiveByEmail returns every active user with email, in any letter
@@ -298,7 +300,7 @@ func (s *Users[U]) ActiveByEmail(ctx context.Context, email string) ([]U, error)
 		return nil, nil
 	}
 	var rows []U
-	err := dbx.DB(ctx, s.db).Where("email_key = ? AND is_active = ?", key, true).Find(&rows).Error
+	err := dbx.DB(ctx, s.db).Where("email_key = ? AND email_key <> '' AND is_active = ?", key, true).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("restauth: find users: %w", err)
 	}

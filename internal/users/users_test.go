@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -711,4 +712,69 @@ func TestUniqueErrTableNameContainsEmail(t *testing.T) {
 			t.Errorf("email collision = %v, want ErrEmailTaken", err)
 		}
 	})
+}
+
+// TestLookupsUsePartialIndexesInGenericPlans: the username and email
+// lookups say "<> ''", so PostgreSQL can use the partial unique indexes
+// (WHERE key <> '') even in a generic plan of the prepared statement, the
+// plan it may cache after five runs (force_generic_plan always uses it).
+func TestLookupsUsePartialIndexesInGenericPlans(t *testing.T) {
+	t.Parallel()
+	db := testdb.Postgres(t)
+	us, _ := setup(t, db)
+	var mu sync.Mutex
+	var seen []string
+	if err := db.Callback().Query().After("gorm:query").Register("test:sql", func(tx *gorm.DB) {
+		mu.Lock()
+		seen = append(seen, tx.Statement.SQL.String())
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := us.ByUsername(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := us.ByEmail(ctx, "nobody@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("queries %q", seen)
+	}
+	conn, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := conn.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, set := range []string{"SET plan_cache_mode = force_generic_plan", "SET enable_seqscan = off"} {
+		if _, err := c.ExecContext(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, q := range seen {
+		name := fmt.Sprintf("lookup%d", i)
+		if _, err := c.ExecContext(ctx, "PREPARE "+name+" AS "+q); err != nil {
+			t.Fatalf("prepare %q: %v", q, err)
+		}
+		rows, err := c.QueryContext(ctx, "EXPLAIN EXECUTE "+name+"('k', 1)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan") || !strings.Contains(p, "_key_ci") {
+			t.Errorf("generic plan of %q scans the table:\n%s", q, p)
+		}
+	}
 }
