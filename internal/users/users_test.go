@@ -715,8 +715,8 @@ func TestUniqueErrTableNameContainsEmail(t *testing.T) {
 }
 
 // TestLookupsUsePartialIndexesInGenericPlans: the username and email
-// lookups say "<> ''", so PostgreSQL can use the partial unique indexes
-// (WHERE key <> '') even in a generic plan of the prepared statement, the
+// lookups say "<> ”", so PostgreSQL can use the partial unique indexes
+// (WHERE key <> ”) even in a generic plan of the prepared statement, the
 // plan it may cache after five runs (force_generic_plan always uses it).
 func TestLookupsUsePartialIndexesInGenericPlans(t *testing.T) {
 	t.Parallel()
