@@ -715,9 +715,10 @@ func TestUniqueErrTableNameContainsEmail(t *testing.T) {
 }
 
 // TestLookupsUsePartialIndexesInGenericPlans: the username and email
-// lookups say "<> ”", so PostgreSQL can use the partial unique indexes
-// (WHERE key <> ”) even in a generic plan of the prepared statement, the
-// plan it may cache after five runs (force_generic_plan always uses it).
+// lookups exclude the empty key in their condition, as the partial unique
+// indexes do, so PostgreSQL can use those indexes even in a generic plan
+// of the prepared statement, the plan it may cache after five runs
+// (force_generic_plan always uses it).
 func TestLookupsUsePartialIndexesInGenericPlans(t *testing.T) {
 	t.Parallel()
 	db := testdb.Postgres(t)
