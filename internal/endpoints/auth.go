@@ -252,12 +252,16 @@ func (h *API[U]) authenticateJWT(c *gin.Context, raw string) error {
 		return invalidJWT()
 	}
 	ctx := c.Request.Context()
-	p := &principal[U]{load: func(ctx context.Context) (*U, error) {
+	p := &principal[U]{load: func(lctx context.Context) (*U, error) {
 		// The user may load after RequireAuth returned, in the app's
-		// handler: bound this lookup by itself.
-		ctx, cancel := h.withTimeout(ctx)
-		defer cancel()
-		u, err := h.Users.ByID(ctx, id)
+		// handler: bound this lookup by itself, unless it runs in the
+		// context that is bounded already (one of restauth's endpoints).
+		if lctx != ctx {
+			var cancel context.CancelFunc
+			lctx, cancel = h.withTimeout(lctx)
+			defer cancel()
+		}
+		u, err := h.Users.ByID(lctx, id)
 		if err != nil {
 			return nil, err
 		}
