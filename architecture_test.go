@@ -36,7 +36,7 @@ func TestLayering(t *testing.T) {
 		return ""
 	}
 	core := []string{"users", "tokens", "sessions", "confirm", "resets", "mail", "login", "passwords",
-		"signup", "hooks", "dbx", "secret", "verr", "jwtauth", "dblog", "dberr", "devices", "revoked", "ident"}
+		"signup", "hooks", "dbx", "secret", "verr", "jwtauth", "dblog", "dberr", "devices", "revoked", "ident", "hashlimit"}
 	for _, name := range core {
 		pkg := mod + "/internal/" + name
 		if _, ok := all[pkg]; !ok {

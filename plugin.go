@@ -125,13 +125,16 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		checks = append(checks, login.Verified[U]{Confirmations: conf})
 	}
 	pipeline := &login.Pipeline[U]{DB: db, Users: us, Checks: checks, Issuer: issuer, Hooks: &o.hooks}
-	pw, err := login.NewPassword(us, cfg.Password.Hasher,
+	// One limiter for every hash and verification (the login's timing
+	// equaliser included), so that their memory stays bounded.
+	hasher := cfg.Password.limitedHasher()
+	pw, err := login.NewPassword(us, hasher,
 		login.Methods{Username: cfg.loginBy(LoginByUsername), Email: cfg.loginBy(LoginByEmail)}, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	pws := &passwords.Passwords[U]{
-		DB: db, Users: us, Hasher: cfg.Password.Hasher, Validators: cfg.Password.Validators,
+		DB: db, Users: us, Hasher: hasher, Validators: cfg.Password.Validators,
 		Keys: keys, Sessions: sess, LogoutOnChange: cfg.PasswordChange.LogoutOnPasswordChange,
 		Resets:   resets.Tokens{Key: secret.Derive(cfg.SecretKey, "password_reset"), Timeout: cfg.PasswordReset.Timeout, Now: cfg.Now},
 		Mail:     p.mail,
@@ -323,7 +326,8 @@ func CurrentClaims(c *gin.Context) (claims map[string]any, ok bool) {
 
 // Authenticate checks credentials the way login/'s password
 // authenticator does, then the login checks, and returns the user or an
-// error that login/ would answer with 400.
+// error that login/ would answer with 400 (or one wrapping
+// ErrHashingBusy when every hashing slot is taken: login/'s 503).
 func (p *Plugin[U]) Authenticate(ctx context.Context, username, email, password string) (*U, error) {
 	u, err := p.api.Password.Authenticate(ctx, username, email, password)
 	if err != nil {

@@ -143,6 +143,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	stopPprof, err := startPprof(getenv("EXAMPLE_PPROF"), stdout)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopPprof()
 	fmt.Fprintf(stdout, "restauth example listening on http://%s (API under /rest-auth/)\n", ln.Addr())
 	srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -216,7 +222,23 @@ func (a *app) createUser(ctx context.Context, c createUserCmd, stdout io.Writer)
 }
 
 func openDB(d gorm.Dialector) (*gorm.DB, error) {
-	return gorm.Open(d, &gorm.Config{Logger: logger.Default.LogMode(logger.Warn)})
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Default.LogMode(logger.Warn)})
+	if err != nil {
+		return nil, err
+	}
+	// A pool of at most 16 connections, all kept open: database/sql
+	// keeps 2 idle by default, and under more requests at once the others
+	// are closed after each use and opened again (on PostgreSQL a new
+	// server process, its statements prepared again), and without a
+	// limit a burst of requests opens one each (beyond PostgreSQL's
+	// max_connections, 100 by default, they fail). Requests beyond 16
+	// wait for a connection; each holds one for a few queries, never
+	// while a password hashes.
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetMaxIdleConns(16)
+	}
+	return db, nil
 }
 
 func newApp(getenv func(string) string, stdout io.Writer) (_ *app, err error) {

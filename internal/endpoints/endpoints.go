@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/restauth/restauth/internal/bind"
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/devices"
+	"github.com/restauth/restauth/internal/hashlimit"
 	"github.com/restauth/restauth/internal/hooks"
 	"github.com/restauth/restauth/internal/login"
 	"github.com/restauth/restauth/internal/passwords"
@@ -160,15 +162,32 @@ func httpError(err error) *apierr.Error {
 		return unauthenticated("auth.invalid_token", "Token")
 	case errors.Is(err, confirm.ErrNotFound), errors.Is(err, social.ErrNotFound):
 		return apierr.Detail(http.StatusNotFound, locales.M("request.not_found"))
+	case errors.Is(err, hashlimit.ErrBusy):
+		return busy(err)
 	}
 	return apierr.Unavailable(err)
+}
+
+// busy is the answer to a call the hashing limiter refused: 503 with
+// Retry-After, in whole seconds (at least 1).
+func busy(err error) *apierr.Error {
+	after := time.Second
+	var be *hashlimit.BusyError
+	if errors.As(err, &be) && be.RetryAfter > after {
+		after = be.RetryAfter
+	}
+	e := apierr.Unavailable(err)
+	e.Header = map[string]string{"Retry-After": strconv.Itoa(int((after + time.Second - 1) / time.Second))}
+	return e
 }
 
 // fail writes err: client errors in DRF's shape, anything else as a
 // logged 503.
 func (h *API[U]) fail(c *gin.Context, err error) {
 	ae := httpError(err)
-	if ae.Status >= 500 {
+	// A full hashing queue is load, not a failure: it is not logged (a
+	// flood of refusals would add a log line each).
+	if ae.Status >= 500 && !errors.Is(err, hashlimit.ErrBusy) {
 		h.Log.ErrorContext(c.Request.Context(), "restauth: request failed", "path", c.FullPath(), "err", ae)
 	}
 	for k, v := range ae.Header {

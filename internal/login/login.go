@@ -17,6 +17,7 @@ import (
 	"github.com/restauth/restauth/internal/confirm"
 	"github.com/restauth/restauth/internal/dbx"
 	"github.com/restauth/restauth/internal/devices"
+	"github.com/restauth/restauth/internal/hashlimit"
 	"github.com/restauth/restauth/internal/hooks"
 	"github.com/restauth/restauth/internal/secret"
 	"github.com/restauth/restauth/internal/sessions"
@@ -244,16 +245,26 @@ func (a *Password[U]) Authenticate(ctx context.Context, username, email, pw stri
 	if err != nil {
 		return nil, err
 	}
+	// A hashing limiter's refusal (hashlimit.ErrBusy) says nothing of
+	// the password: it is returned as it is (503), for unknown users too,
+	// never as invalid credentials.
 	if u == nil {
-		_, _ = a.Hasher.Verify(pw, a.dummy)
+		if _, err := a.Hasher.Verify(pw, a.dummy); errors.Is(err, hashlimit.ErrBusy) {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
 	b := users.Base(u)
 	ok, verifyErr := a.Hasher.Verify(pw, b.Password)
+	if errors.Is(verifyErr, hashlimit.ErrBusy) {
+		return nil, verifyErr
+	}
 	if verifyErr != nil || !password.IsUsable(b.Password) {
 		// Unusable or unreadable hashes answer at once; spend the usual
 		// time so they do not stand out from real accounts.
-		_, _ = a.Hasher.Verify(pw, a.dummy)
+		if _, err := a.Hasher.Verify(pw, a.dummy); errors.Is(err, hashlimit.ErrBusy) {
+			return nil, err
+		}
 	}
 	if !ok {
 		return nil, ErrInvalidCredentials

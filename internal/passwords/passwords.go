@@ -13,6 +13,7 @@ import (
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/dbx"
+	"github.com/restauth/restauth/internal/hashlimit"
 	"github.com/restauth/restauth/internal/hooks"
 	"github.com/restauth/restauth/internal/mail"
 	"github.com/restauth/restauth/internal/resets"
@@ -110,7 +111,12 @@ func (p *Passwords[U]) set(ctx context.Context, u *U, pw string, keep Current) e
 func (p *Passwords[U]) Change(ctx context.Context, u *U, cur Current, old *string, p1, p2 string) error {
 	b := users.Base(u)
 	if old != nil {
-		if ok, _ := p.Hasher.Verify(*old, b.Password); !ok {
+		ok, err := p.Hasher.Verify(*old, b.Password)
+		if errors.Is(err, hashlimit.ErrBusy) {
+			// Nothing was checked: 503, not a wrong old password.
+			return err
+		}
+		if !ok {
 			return verr.Field("old_password", locales.M("password.old_incorrect"))
 		}
 	}

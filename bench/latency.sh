@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Latency of an authenticated GET user/ on the example server (SQLite, WAL,
+# default rate limits and JWT revocation set on): wrk -t2 -c16 for 10 s,
+# p50/p90/p99 from wrk --latency, req/s, and the server's RSS.
+#
+#   bench/latency.sh token|jwt [CONNS] [SECONDS]     (from the project root)
+#
+# wrk: apt-get install -y wrk. Extra server variables: EXAMPLE_ENV="K=V ...".
+set -u
+mode=${1:-token}; conns=${2:-16}; secs=${3:-10}
+case "$mode" in token|jwt) ;; *) echo "usage: bench/latency.sh token|jwt [CONNS] [SECONDS]"; exit 2;; esac
+[ -d example ] || { echo "run from the project root"; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 2; }
+work=$(mktemp -d /tmp/bench-latency.XXXXXX)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/example" ./example || exit 1
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+envs=(ADDR=127.0.0.1:$port DATABASE_URL="sqlite://$work/example.db" SECRET_KEY=bench-secret-key-0123456789abcdef0123 ACCOUNT_EMAIL_VERIFICATION=none)
+[ "$mode" = jwt ] && envs+=(REST_USE_JWT=true)
+# shellcheck disable=SC2206
+envs+=(${EXAMPLE_ENV:-})
+( cd "$work" && exec env "${envs[@]}" ./example ) >"$work/example.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/rest-auth/user/" && break; sleep 0.2; done
+E=http://127.0.0.1:$port/rest-auth
+pw="Xk2!pq9zLw-bench"
+curl -s -o /dev/null -H 'Content-Type: application/json' \
+  -d "{\"username\":\"benchuser\",\"email\":\"bench@example.com\",\"password1\":\"$pw\",\"password2\":\"$pw\"}" "$E/registration/"
+resp=$(curl -s -H 'Content-Type: application/json' -d "{\"username\":\"benchuser\",\"password\":\"$pw\"}" "$E/login/")
+field() { python3 -c "import json,sys;print(json.load(sys.stdin)[\"$1\"])"; }
+if [ "$mode" = jwt ]; then auth="Bearer $(echo "$resp" | field access)"; else auth="Token $(echo "$resp" | field key)"; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $auth" "$E/user/")
+[ "$code" = 200 ] || { echo "GET user/ gave $code"; exit 1; }
+wrk -t2 -c16 -d1s -H "Authorization: $auth" "$E/user/" >/dev/null # warm-up
+out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: $auth" "$E/user/")
+rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
+echo "$out" | python3 -c '
+import re, sys
+mode, conns, rss = sys.argv[1], sys.argv[2], int(sys.argv[3])
+text = sys.stdin.read()
+def q(p):
+    m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)" % p, text, re.M)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print("%s GET user/ at %s connections: %.0f req/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, peak RSS %.0f MiB%s"
+      % (mode, conns, rps, q(50), q(90), q(99), rss / 1024, ", %s non-2xx" % errs.group(1) if errs else ""))
+' "$mode" "$conns" "$rss"
