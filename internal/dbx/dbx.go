@@ -29,8 +29,3 @@ func Transaction(ctx context.Context, db *gorm.DB, fn func(ctx context.Context, 
 	return DB(ctx, db).Transaction(func(tx *gorm.DB) error { return fn(WithTx(ctx, tx), tx) })
 }
 
-// Tx returns the transaction ctx carries, if any.
-func Tx(ctx context.Context) (*gorm.DB, bool) {
-	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
-	return tx, ok && tx != nil
-}

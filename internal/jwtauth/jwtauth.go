@@ -124,25 +124,26 @@ type Claims struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 
-	raw string         // the token, for All
-	all map[string]any // decoded by All
+	raw  string         // the token, for All
+	all  map[string]any // decoded by All, once
+	once *sync.Once
 }
 
 // All returns every claim, the app's own included, decoded from the
 // token on first use (most requests never need them).
 func (c *Claims) All() map[string]any {
-	if c.all != nil {
-		return c.all
+	if c.once == nil {
+		return map[string]any{}
 	}
-	c.all = map[string]any{}
-	parts := strings.SplitN(c.raw, ".", 3)
-	if len(parts) != 3 {
-		return c.all
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err == nil {
-		_ = json.Unmarshal(payload, &c.all) // verified by Parse already
-	}
+	c.once.Do(func() {
+		all := map[string]any{}
+		if parts := strings.SplitN(c.raw, ".", 3); len(parts) == 3 {
+			if payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "=")); err == nil {
+				_ = json.Unmarshal(payload, &all) // verified by Parse already
+			}
+		}
+		c.all = all
+	})
 	return c.all
 }
 
@@ -173,6 +174,7 @@ func (v *verified) get(raw string, now time.Time) (*Claims, bool) {
 		return nil, false
 	}
 	cp := *c // All decodes into the copy, not the shared one
+	cp.once = new(sync.Once)
 	return &cp, true
 }
 
@@ -187,7 +189,7 @@ func (v *verified) put(raw string, c *Claims) {
 		v.n.Store(0)
 	}
 	cp := *c
-	cp.all = nil
+	cp.all, cp.once = nil, nil
 	if _, loaded := m.LoadOrStore(raw, &cp); !loaded {
 		v.n.Add(1)
 	}
@@ -358,7 +360,7 @@ func (i *Issuer) verify(raw, typ string) (*Claims, error) {
 	if _, err := i.parser.ParseWithClaims(raw, &wc, i.keyFor); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	c := &Claims{Type: wc.TokenType, UserID: wc.UserID, JTI: wc.ID, SID: wc.SID, raw: raw}
+	c := &Claims{Type: wc.TokenType, UserID: wc.UserID, JTI: wc.ID, SID: wc.SID, raw: raw, once: new(sync.Once)}
 	if c.Type != Access && c.Type != Refresh {
 		return nil, fmt.Errorf("%w: bad token_type", ErrInvalid)
 	}

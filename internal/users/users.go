@@ -46,9 +46,10 @@ type Users[U any] struct {
 	now    func() time.Time
 	unique func(err error) (constraint string, ok bool)
 	schema *schema.Schema
-	// hot runs the queries of authenticated requests as prepared
-	// statements, their SQL written once (byIDSQL, byTokenSQL).
-	hot                 *gorm.DB
+	// byIDSQL and byTokenSQL are the queries of authenticated requests,
+	// written once (the drivers cache their prepared statements; a GORM
+	// PrepareStmt session would keep a plan whose result type breaks
+	// when the app adds a column).
 	byIDSQL, byTokenSQL string
 }
 
@@ -64,9 +65,15 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 	if err := ident.Maintain(db); err != nil {
 		return nil, err
 	}
-	s := &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema, hot: db.Session(&gorm.Session{PrepareStmt: true})}
+	s := &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema}
 	t := stmt.Quote(stmt.Schema.Table)
-	s.byIDSQL = "SELECT * FROM " + t + " WHERE id = ? LIMIT 1"
+	// Raw SQL skips GORM's soft-delete scope: an app user type with a
+	// gorm.DeletedAt field gets the condition written in.
+	live := ""
+	if f := stmt.Schema.LookUpField("DeletedAt"); f != nil && f.FieldType == reflect.TypeFor[gorm.DeletedAt]() {
+		live = " AND " + t + "." + stmt.Quote(f.DBName) + " IS NULL"
+	}
+	s.byIDSQL = "SELECT * FROM " + t + " WHERE id = ?" + live + " LIMIT 1"
 	// Unexpired: SQLite keeps times as text in the writer's offset, so it
 	// compares them as instants with julianday().
 	unexpired := "restauth_tokens.expires_at > ?"
@@ -74,7 +81,7 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 		unexpired = "julianday(restauth_tokens.expires_at) > julianday(?)"
 	}
 	s.byTokenSQL = "SELECT " + t + ".* FROM " + t + " JOIN restauth_tokens ON restauth_tokens.user_id = " + t + ".id" +
-		" WHERE restauth_tokens.digest = ? AND (restauth_tokens.expires_at IS NULL OR " + unexpired + ") LIMIT 1"
+		" WHERE restauth_tokens.digest = ? AND (restauth_tokens.expires_at IS NULL OR " + unexpired + ")" + live + " LIMIT 1"
 	return s, nil
 }
 
@@ -249,18 +256,14 @@ func (s *Users[U]) ByID(ctx context.Context, id uint) (*U, error) {
 // restauth_tokens holds it) is digest, if that key has not expired at
 // now: one indexed join, for the default token store.
 func (s *Users[U]) ByTokenDigest(ctx context.Context, digest string, now time.Time) (*U, error) {
-	return s.raw(ctx, s.byTokenSQL, digest, now)
+	return s.raw(ctx, s.byTokenSQL, digest, now.UTC())
 }
 
 // raw runs one of the prepared user queries; (nil, nil) when no row
 // matches.
 func (s *Users[U]) raw(ctx context.Context, sql string, args ...any) (*U, error) {
-	db := s.hot
-	if tx, ok := dbx.Tx(ctx); ok {
-		db = tx // inside a transaction: its connection, not a prepared one
-	}
 	u := new(U)
-	res := db.WithContext(ctx).Raw(sql, args...).Find(u)
+	res := dbx.DB(ctx, s.db).Raw(sql, args...).Find(u)
 	if res.Error != nil {
 		return nil, fmt.Errorf("restauth: load user: %w", res.Error)
 	}

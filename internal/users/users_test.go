@@ -779,3 +779,46 @@ func TestLookupsUsePartialIndexesInGenericPlans(t *testing.T) {
 		}
 	}
 }
+
+// softMember is a user type with GORM's soft delete.
+type softMember struct {
+	models.User
+	DeletedAt gorm.DeletedAt `gorm:"index"`
+}
+
+// TestRawLookupsSkipSoftDeleted: the raw lookups of authenticated
+// requests (by id, by token digest) honour gorm.DeletedAt as GORM's own
+// queries do.
+func TestRawLookupsSkipSoftDeleted(t *testing.T) {
+	t.Parallel()
+	testdb.ForEach(t, func(t *testing.T, db *gorm.DB) {
+		t.Parallel()
+		if err := db.AutoMigrate(&softMember{}, &models.Token{}); err != nil {
+			t.Fatal(err)
+		}
+		us, err := users.New[softMember](db, time.Now, dberr.UniqueViolation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &softMember{User: models.User{Username: "gone", IsActive: true}}
+		if err := db.Create(u).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&models.Token{Digest: strings.Repeat("d", 64), UserID: u.ID, CreatedAt: time.Now()}).Error; err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if got, err := us.ByTokenDigest(ctx, strings.Repeat("d", 64), time.Now()); err != nil || got == nil {
+			t.Fatalf("live user by token: %v %v", got, err)
+		}
+		if err := db.Delete(u).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got, err := us.ByID(ctx, u.ID); err != nil || got != nil {
+			t.Fatalf("soft-deleted user by id: %+v %v", got, err)
+		}
+		if got, err := us.ByTokenDigest(ctx, strings.Repeat("d", 64), time.Now()); err != nil || got != nil {
+			t.Fatalf("soft-deleted user by token: %+v %v", got, err)
+		}
+	})
+}
