@@ -28,4 +28,3 @@ func DB(ctx context.Context, db *gorm.DB) *gorm.DB {
 func Transaction(ctx context.Context, db *gorm.DB, fn func(ctx context.Context, tx *gorm.DB) error) error {
 	return DB(ctx, db).Transaction(func(tx *gorm.DB) error { return fn(WithTx(ctx, tx), tx) })
 }
-
