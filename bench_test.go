@@ -50,11 +50,7 @@ func serve(b *testing.B, h http.Handler, req func() *http.Request, want int) {
 func BenchmarkUserGet(b *testing.B) {
 	e := benchEnv(b, nil)
 	key := e.login("bench", goodPass)
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
-		r.Header.Set("Authorization", "Token "+key)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/rest-auth/user/", "Token "+key), 200)
 }
 
 // BenchmarkBaselineRoute is the same engine answering a route with no
@@ -75,11 +71,7 @@ func BenchmarkLoginArgon2id(b *testing.B) { benchLogin(b, password.Default()) }
 func benchLogin(b *testing.B, hasher password.Hasher) {
 	e := benchEnv(b, hasher)
 	body := `{"username":"bench","password":"` + goodPass + `"}`
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("POST", "/rest-auth/login/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		return r
-	}, 200)
+	serve(b, e.r, postJSON("/rest-auth/login/", func() string { return body }), 200)
 }
 
 // jwtBenchEnv mounts one handler twice: behind RequireAuth and open.
@@ -102,11 +94,7 @@ func jwtBenchEnv(b *testing.B, mutate ...func(*restauth.Config)) (*env, string) 
 // no database.
 func BenchmarkJWTRequireAuth(b *testing.B) {
 	e, access := jwtBenchEnv(b)
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/bench/jwt", nil)
-		r.Header.Set("Authorization", "Bearer "+access)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/bench/jwt", "Bearer "+access), 200)
 }
 
 // BenchmarkJWTRequireAuthNoRevocationSet is BenchmarkJWTRequireAuth
@@ -114,22 +102,14 @@ func BenchmarkJWTRequireAuth(b *testing.B) {
 // the ratio of the two is the check's cost.
 func BenchmarkJWTRequireAuthNoRevocationSet(b *testing.B) {
 	e, access := jwtBenchEnv(b, func(c *restauth.Config) { c.JWT.RevocationInterval = -1 })
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/bench/jwt", nil)
-		r.Header.Set("Authorization", "Bearer "+access)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/bench/jwt", "Bearer "+access), 200)
 }
 
 // BenchmarkJWTNoAuth is the same handler on the same engine without
 // RequireAuth: the denominator of the JWT ratio.
 func BenchmarkJWTNoAuth(b *testing.B) {
 	e, access := jwtBenchEnv(b)
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/bench/open", nil)
-		r.Header.Set("Authorization", "Bearer "+access)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/bench/open", "Bearer "+access), 200)
 }
 
 // BenchmarkUserGetJWT is a Bearer-authenticated GET user/ (HS256, the
@@ -137,11 +117,7 @@ func BenchmarkJWTNoAuth(b *testing.B) {
 // ratio.sh jwt.
 func BenchmarkUserGetJWT(b *testing.B) {
 	e, access := jwtBenchEnv(b)
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
-		r.Header.Set("Authorization", "Bearer "+access)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/rest-auth/user/", "Bearer "+access), 200)
 }
 
 // BenchmarkTokenRefresh is token/refresh/ (no rotation): refresh token
@@ -150,11 +126,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 	e, _ := jwtBenchEnv(b)
 	refresh := e.loginJWT("bench").str("refresh")
 	body := `{"refresh":"` + refresh + `"}`
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("POST", "/rest-auth/token/refresh/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		return r
-	}, 200)
+	serve(b, e.r, postJSON("/rest-auth/token/refresh/", func() string { return body }), 200)
 }
 
 // BenchmarkRegisterNoHash is registration/ with a free hasher (no
@@ -166,13 +138,10 @@ func BenchmarkRegisterNoHash(b *testing.B) {
 		c.Registration.EmailVerification = restauth.VerificationNone
 	})
 	i := 0
-	serve(b, e.r, func() *http.Request {
+	serve(b, e.r, postJSON("/rest-auth/registration/", func() string {
 		i++
-		body := `{"username":"new` + itoa(i) + `","email":"new` + itoa(i) + `@example.com","password1":"` + goodPass + `","password2":"` + goodPass + `"}`
-		r := httptest.NewRequest("POST", "/rest-auth/registration/", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		return r
-	}, 201)
+		return `{"username":"new` + itoa(i) + `","email":"new` + itoa(i) + `@example.com","password1":"` + goodPass + `","password2":"` + goodPass + `"}`
+	}), 201)
 }
 
 // BenchmarkUserGetRateLimited is BenchmarkUserGet with the default rate
@@ -182,11 +151,7 @@ func BenchmarkUserGetRateLimited(b *testing.B) {
 	e := newEnv(b, testdb.SQLite(b), func(c *restauth.Config) { c.RateLimits = restauth.RateLimitConfig{} })
 	e.user("bench", "bench@example.com")
 	key := e.login("bench", goodPass)
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("GET", "/rest-auth/user/", nil)
-		r.Header.Set("Authorization", "Token "+key)
-		return r
-	}, 200)
+	serve(b, e.r, authGet("/rest-auth/user/", "Token "+key), 200)
 }
 
 // BenchmarkLoginRateLimitCheck is login/ with a free hasher and the
@@ -205,9 +170,23 @@ func BenchmarkLoginRateLimitCheck(b *testing.B) {
 	})
 	e.user("bench", "bench@example.com")
 	body := `{"username":"bench","password":"` + goodPass + `"}`
-	serve(b, e.r, func() *http.Request {
-		r := httptest.NewRequest("POST", "/rest-auth/login/", strings.NewReader(body))
+	serve(b, e.r, postJSON("/rest-auth/login/", func() string { return body }), 200)
+}
+
+// authGet builds GET path requests with the Authorization header auth.
+func authGet(path, auth string) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", auth)
+		return r
+	}
+}
+
+// postJSON builds POST path requests with the JSON body body() gives.
+func postJSON(path string, body func() string) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest("POST", path, strings.NewReader(body()))
 		r.Header.Set("Content-Type", "application/json")
 		return r
-	}, 200)
+	}
 }

@@ -155,14 +155,19 @@ func mountDemo(r gin.IRouter, cfg demoConfig, outbox *devOutbox) error {
 func localOnly(c *gin.Context) {
 	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
 	remote := net.ParseIP(host)
-	name := c.Request.Host
-	if h, _, err := net.SplitHostPort(name); err == nil {
-		name = h
-	}
-	ip := net.ParseIP(name)
-	if err != nil || remote == nil || !remote.IsLoopback() || (name != "localhost" && (ip == nil || !ip.IsLoopback())) {
+	if err != nil || remote == nil || !remote.IsLoopback() || !loopbackHost(c.Request.Host) {
 		c.AbortWithStatus(http.StatusNotFound)
 		return
 	}
 	c.Next()
+}
+
+// loopbackHost reports whether a Host header names this machine
+// (localhost or a loopback address, with or without a port).
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

@@ -39,11 +39,7 @@ func startPprof(addr string, stdout io.Writer) (stop func(), err error) {
 	// A page that rebinds its own name to 127.0.0.1 must not read the
 	// profiles: the Host must name this machine.
 	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.Host
-		if h, _, err := net.SplitHostPort(name); err == nil {
-			name = h
-		}
-		if ip := net.ParseIP(name); name != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !loopbackHost(r.Host) {
 			http.NotFound(w, r)
 			return
 		}

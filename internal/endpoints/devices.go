@@ -74,14 +74,7 @@ func (h *API[U]) touch(c *gin.Context, kind, handle string) {
 	}
 }
 
-// touchKey is touch for a token key.
-func (h *API[U]) touchKey(c *gin.Context, key string) {
-	if h.Devices != nil && h.Devices.Tracks(devices.Token) {
-		h.touch(c, devices.Token, secret.Digest(key))
-	}
-}
-
-// touchDigest is touchKey for a key whose digest is known.
+// touchDigest is touch for a token key, by its digest.
 func (h *API[U]) touchDigest(c *gin.Context, digest string) {
 	if h.Devices != nil && h.Devices.Tracks(devices.Token) {
 		h.touch(c, devices.Token, digest)
