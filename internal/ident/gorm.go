@@ -3,6 +3,7 @@ package ident
 import (
 	"fmt"
 	"reflect"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -18,6 +19,9 @@ var (
 	emailAddressType = reflect.TypeFor[models.EmailAddress]()
 )
 
+// maintainMu serialises Maintain.
+var maintainMu sync.Mutex
+
 // Maintain registers, once per db, GORM callbacks that run before every
 // create and update through db (and the sessions and transactions made
 // from it) and set the keys of the rows written: UsernameKey and EmailKey
@@ -28,7 +32,12 @@ var (
 // it. Rows inserted by raw SQL (key ”) get their keys from the next
 // AutoMigrate; a raw UPDATE of a username or email leaves the old key,
 // which nothing repairs: write users through GORM models.
+//
+// GORM's callback lists are not safe for concurrent registration: plugins
+// built at once on one db (New in parallel) register under one lock.
 func Maintain(db *gorm.DB) error {
+	maintainMu.Lock()
+	defer maintainMu.Unlock()
 	cb := db.Callback()
 	if cb.Create().Get(callbackName) == nil {
 		if err := cb.Create().Before("gorm:create").Register(callbackName, setKeys); err != nil {
