@@ -23,6 +23,12 @@ func DB(ctx context.Context, db *gorm.DB) *gorm.DB {
 	return db.WithContext(ctx)
 }
 
+// InTx reports whether ctx carries a transaction.
+func InTx(ctx context.Context) bool {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok && tx != nil
+}
+
 // Transaction runs fn in a transaction on db (or joins the one ctx
 // carries, as a savepoint); fn's context carries the transaction.
 func Transaction(ctx context.Context, db *gorm.DB, fn func(ctx context.Context, tx *gorm.DB) error) error {

@@ -47,10 +47,13 @@ type Users[U any] struct {
 	unique func(err error) (constraint string, ok bool)
 	schema *schema.Schema
 	// byIDSQL and byTokenSQL are the queries of authenticated requests,
-	// written once (the drivers cache their prepared statements; a GORM
-	// PrepareStmt session would keep a plan whose result type breaks
-	// when the app adds a column).
+	// written once (pgx caches its prepared statements, prep does on
+	// SQLite; a GORM PrepareStmt session would keep a plan whose result
+	// type breaks when the app adds a column).
 	byIDSQL, byTokenSQL string
+	// prep keeps those two prepared where the driver does not (SQLite);
+	// nil elsewhere.
+	prep *prepared
 }
 
 // New returns the store of U on db. unique tells a unique-index
@@ -66,6 +69,7 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 		return nil, err
 	}
 	s := &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema}
+	s.prep = newPrepared(db)
 	t := stmt.Quote(stmt.Schema.Table)
 	// Raw SQL skips GORM's soft-delete scope: an app user type with a
 	// gorm.DeletedAt field gets the condition written in.
@@ -263,7 +267,11 @@ func (s *Users[U]) ByTokenDigest(ctx context.Context, digest string, now time.Ti
 // matches.
 func (s *Users[U]) raw(ctx context.Context, sql string, args ...any) (*U, error) {
 	u := new(U)
-	res := dbx.DB(ctx, s.db).Raw(sql, args...).Find(u)
+	db := dbx.DB(ctx, s.db)
+	if s.prep != nil && !dbx.InTx(ctx) {
+		db.Statement.ConnPool = s.prep
+	}
+	res := db.Raw(sql, args...).Find(u)
 	if res.Error != nil {
 		return nil, fmt.Errorf("restauth: load user: %w", res.Error)
 	}
