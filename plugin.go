@@ -161,6 +161,7 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		Registration:     !cfg.Registration.Disabled,
 		UsernameRequired: *cfg.Registration.UsernameRequired,
 		EmailRequired:    *cfg.Registration.EmailRequired,
+		Language:         cfg.Language,
 
 		MandatoryVerification: cfg.Registration.EmailVerification == VerificationMandatory,
 		OpenAPI: endpoints.OpenAPI{Title: cfg.OpenAPI.Title, Version: cfg.OpenAPI.Version, Description: cfg.OpenAPI.Description,

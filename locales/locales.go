@@ -1,36 +1,58 @@
 // Package locales holds restauth's message catalogs and turns message keys
 // into text in the language a request asks for.
 //
-// Every message restauth shows a client is a Message: a stable key plus
-// template data. The English catalog (en.json) is embedded; an app adds
-// languages with Catalog.AddFile or Catalog.AddMessages without touching any
-// handler.
+// Every message restauth shows a client, and every line of the e-mails it
+// sends, is a Message: a stable key plus template data. Catalogs for 25
+// languages are embedded (see Languages); an app adds a language, or
+// overrides any message of one, with Catalog.AddFile or
+// Catalog.AddMessages without touching any handler.
+//
+// A request's language is negotiated from its Accept-Language header (or
+// what restauth.Config.Language returns) against the catalog's languages
+// with golang.org/x/text/language's Matcher: quality values count, a
+// regional variant finds its language (fr-CA -> fr, de-AT -> de), zh-TW and
+// zh-HK find zh-Hant, zh-CN and zh-SG zh-Hans, plain "pt" and pt-BR find
+// pt-BR (CLDR's default Portuguese), pt-PT and Portugal's other regions
+// (pt-AO, pt-MZ, ...) pt-PT; nothing matching means English.
+//
+// Plural forms follow CLDR's rules per language (go-i18n's "one", "few",
+// "many", ... categories); a Message built with N carries the count that
+// chooses the form.
 package locales
 
 import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"strings"
 	"sync"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 )
 
-//go:embed en.json
+//go:embed *.json
 var files embed.FS
 
 // Message is one translatable message: a catalog key and the values its
-// template uses. Default is the English text used when the key is missing
-// from every catalog (for messages an app defines in its own code).
+// template uses; a value that is itself a Message is rendered in the same
+// language first. Default is the English text used when the key is
+// missing from every catalog (for messages an app defines in its own
+// code).
+// PluralCount, when set (see N), chooses the plural form of messages
+// that have several.
 type Message struct {
-	ID      string
-	Data    map[string]any
-	Default string
+	ID          string
+	Data        map[string]any
+	Default     string
+	PluralCount any
 }
 
 // M returns a Message for key id with optional data given as alternating
-// name/value pairs: M("field.max_length", "Max", 150).
+// name/value pairs: M("field.invalid_email"), M("csrf.failed", "Reason", r).
 func M(id string, kv ...any) Message {
 	m := Message{ID: id}
 	if len(kv) > 1 {
@@ -43,40 +65,109 @@ func M(id string, kv ...any) Message {
 	return m
 }
 
+// N returns a Message like M whose plural form is chosen by count (an
+// integer, or a number as a string): N("field.max_length", 150, "Max", 150).
+func N(id string, count any, kv ...any) Message {
+	m := M(id, kv...)
+	m.PluralCount = count
+	return m
+}
+
+// maxMatchCache bounds the remembered negotiations (distinct header
+// values); the cache starts over when full, so odd headers cannot grow it.
+const maxMatchCache = 1024
+
+// maxCachedHeader is the longest header value the cache keeps.
+const maxCachedHeader = 128
+
 // Catalog is a set of message translations. It is safe for concurrent use.
 type Catalog struct {
 	mu     sync.RWMutex
 	bundle *i18n.Bundle
+	// Derived from bundle's languages, rebuilt when one is added.
+	tags       []language.Tag // English first
+	matcher    language.Matcher
+	localizers map[language.Tag]*i18n.Localizer
+	english    *i18n.Localizer
+	matchMu    sync.Mutex              // guards matched (under mu's read lock)
+	matched    map[string]language.Tag // Accept-Language value -> tag
 }
 
-// New returns a Catalog holding the embedded English messages.
+// New returns a Catalog holding the embedded catalogs: English and the
+// languages Languages lists.
 func New() *Catalog {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	data, err := files.ReadFile("en.json")
-	if err == nil {
-		_, err = b.ParseMessageFileBytes(data, "en.json")
+	names, err := fs.Glob(files, "*.json")
+	if err == nil && len(names) == 0 {
+		err = fmt.Errorf("no catalogs")
+	}
+	for _, name := range names {
+		if err != nil {
+			break
+		}
+		var data []byte
+		if data, err = files.ReadFile(name); err == nil {
+			_, err = b.ParseMessageFileBytes(data, name)
+		}
 	}
 	if err != nil {
-		// The embedded catalog is part of the build; a parse failure is a
-		// programming error caught by the package's tests.
+		// The embedded catalogs are part of the build; a parse failure is
+		// a programming error caught by the package's tests.
 		panic(fmt.Sprintf("locales: embedded catalog: %v", err))
 	}
-	return &Catalog{bundle: b}
+	c := &Catalog{bundle: b}
+	c.rebuild()
+	return c
+}
+
+// Languages returns the languages of the embedded catalogs, English
+// first, as BCP 47 tags ("en", "ar", ..., "zh-Hant").
+func Languages() []string {
+	names, _ := fs.Glob(files, "*.json")
+	out := []string{"en"}
+	for _, name := range names {
+		if tag := strings.TrimSuffix(name, ".json"); tag != "en" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// rebuild derives the matcher and localizers from the bundle. Callers hold
+// mu for writing (or own c).
+func (c *Catalog) rebuild() {
+	tags := []language.Tag{language.English}
+	for _, t := range c.bundle.LanguageTags() {
+		if t != language.English {
+			tags = append(tags, t)
+		}
+	}
+	c.tags = tags
+	c.matcher = language.NewMatcher(tags)
+	c.localizers = make(map[language.Tag]*i18n.Localizer, len(tags))
+	for _, t := range tags {
+		c.localizers[t] = i18n.NewLocalizer(c.bundle, t.String())
+	}
+	c.english = c.localizers[language.English]
+	c.matched = make(map[string]language.Tag)
 }
 
 // AddFile adds the messages of a JSON catalog file whose name ends in
 // "<lang>.json", such as "fr.json" or "active.de.json", given its content.
+// Messages it defines replace those of the same key in that language.
 func (c *Catalog) AddFile(name string, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, err := c.bundle.ParseMessageFileBytes(data, name); err != nil {
+	if _, err := c.bundle.ParseMessageFileBytes(data, path.Base(name)); err != nil {
 		return fmt.Errorf("locales: add %s: %w", name, err)
 	}
+	c.rebuild()
 	return nil
 }
 
-// AddMessages adds translations for one language: key -> text.
+// AddMessages adds translations for one language: key -> text. They
+// replace those of the same key in that language.
 func (c *Catalog) AddMessages(lang string, messages map[string]string) error {
 	tag, err := language.Parse(lang)
 	if err != nil {
@@ -88,25 +179,104 @@ func (c *Catalog) AddMessages(lang string, messages map[string]string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bundle.AddMessages(tag, ms...)
+	if err := c.bundle.AddMessages(tag, ms...); err != nil {
+		return fmt.Errorf("locales: language %q: %w", lang, err)
+	}
+	c.rebuild()
+	return nil
 }
 
-// Text renders m in the best language of accept (an Accept-Language header
-// value, or ""), falling back to English, then to m.Default, then to m.ID.
-func (c *Catalog) Text(accept string, m Message) string {
+// Match returns the catalog language that serves lang best: lang is an
+// Accept-Language header value ("fr-CA, en;q=0.5") or a single BCP 47 tag.
+// It returns English when lang is empty, malformed or matches nothing.
+func (c *Catalog) Match(lang string) language.Tag {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	cfg := &i18n.LocalizeConfig{MessageID: m.ID, TemplateData: m.Data}
-	s, err := i18n.NewLocalizer(c.bundle, accept, "en").Localize(cfg)
-	if err != nil || s == "" {
-		// The chosen language may lack this key: fall back to English.
-		s, err = i18n.NewLocalizer(c.bundle, "en").Localize(cfg)
+	return c.match(lang)
+}
+
+// match is Match with mu held for reading.
+func (c *Catalog) match(lang string) language.Tag {
+	if lang == "" {
+		return language.English
 	}
-	if err == nil && s != "" {
+	cache := len(lang) <= maxCachedHeader
+	if cache {
+		c.matchMu.Lock()
+		t, ok := c.matched[lang]
+		c.matchMu.Unlock()
+		if ok {
+			return t
+		}
+	}
+	t := language.English
+	if wanted, _, err := language.ParseAcceptLanguage(lang); err == nil && len(wanted) > 0 {
+		if _, i, conf := c.matcher.Match(wanted...); conf >= language.High && i >= 0 && i < len(c.tags) {
+			t = c.tags[i]
+		}
+	}
+	if cache {
+		c.matchMu.Lock()
+		if len(c.matched) >= maxMatchCache {
+			clear(c.matched)
+		}
+		c.matched[lang] = t
+		c.matchMu.Unlock()
+	}
+	return t
+}
+
+// Text renders m in the language Match(lang) chooses, falling back to
+// English when that language lacks the key, then to m.Default, then to
+// m.ID.
+func (c *Catalog) Text(lang string, m Message) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.text(c.match(lang), m, 0)
+}
+
+// text is Text in the matched language tag, with mu held for reading;
+// depth bounds nested messages.
+func (c *Catalog) text(tag language.Tag, m Message, depth int) string {
+	data := m.Data
+	copied := false
+	for k, v := range m.Data {
+		inner, ok := v.(Message)
+		if !ok || depth >= 2 {
+			continue
+		}
+		if !copied {
+			data, copied = maps.Clone(m.Data), true
+		}
+		data[k] = c.text(tag, inner, depth+1)
+	}
+	cfg := &i18n.LocalizeConfig{MessageID: m.ID, TemplateData: data, PluralCount: m.PluralCount}
+	if loc := c.localizers[tag]; loc != nil && loc != c.english {
+		if s, err := loc.Localize(cfg); err == nil && s != "" {
+			return s
+		}
+	}
+	if s, err := c.english.Localize(cfg); err == nil && s != "" {
 		return s
 	}
 	if m.Default != "" {
 		return m.Default
 	}
 	return m.ID
+}
+
+// RightToLeft reports whether lang (a BCP 47 tag) is written right to
+// left, by its script: Arabic, Hebrew, Thaana, Syriac, N'Ko, Adlam,
+// Hanifi Rohingya.
+func RightToLeft(lang string) bool {
+	tag, err := language.Parse(lang)
+	if err != nil {
+		return false
+	}
+	script, _ := tag.Script()
+	switch script.String() {
+	case "Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand", "Samr":
+		return true
+	}
+	return false
 }

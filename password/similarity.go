@@ -25,8 +25,9 @@ func DefaultUserAttributes() []string {
 	return []string{"username", "first_name", "last_name", "email"}
 }
 
-// attributeLabels holds the English names put in the message's "Field"
-// data; they are the catalog's "attr.*" texts.
+// attributeLabels holds the English names of the attributes; the
+// message's "Field" data is the catalog's "attr.<name>" message, rendered
+// in the request's language with this English text as its default.
 var attributeLabels = map[string]string{
 	"username":   "username",
 	"first_name": "first name",
@@ -103,7 +104,7 @@ func (v UserAttributeSimilarity) Validate(password string, user UserInfo) []loca
 				continue
 			}
 			if quickRatio(pw, p) >= limit {
-				return []locales.Message{locales.M(MsgTooSimilar, "Field", attributeLabels[name])}
+				return []locales.Message{locales.M(MsgTooSimilar, "Field", locales.Message{ID: "attr." + name, Default: attributeLabels[name]})}
 			}
 		}
 	}

@@ -11,7 +11,8 @@ import (
 // Message keys the validators return.
 const (
 	// MsgTooSimilar is UserAttributeSimilarity's key; its data "Field" is
-	// the English name of the attribute ("username", "email address").
+	// the attribute's name, itself a [locales.Message] (key
+	// "attr.<name>") that the catalog renders in the same language.
 	MsgTooSimilar = "password.too_similar"
 	// MsgTooShort is MinimumLength's key; its data "Min" is the minimum.
 	MsgTooShort = "password.too_short"
@@ -95,7 +96,7 @@ func (v MinimumLength) Validate(password string, _ UserInfo) []locales.Message {
 		limit = DefaultMinLength
 	}
 	if utf8.RuneCountInString(password) < limit {
-		return []locales.Message{locales.M(MsgTooShort, "Min", limit)}
+		return []locales.Message{locales.N(MsgTooShort, limit, "Min", limit)}
 	}
 	return nil
 }

@@ -730,10 +730,10 @@ func message(rule string) locales.Message {
 		return locales.M("field.blank")
 	case "max":
 		n, _ := strconv.Atoi(param)
-		return locales.M("field.max_length", "Max", n)
+		return locales.N("field.max_length", n, "Max", n)
 	case "min":
 		n, _ := strconv.Atoi(param)
-		return locales.M("field.min_length", "Min", n)
+		return locales.N("field.min_length", n, "Min", n)
 	case "email":
 		return locales.M("field.invalid_email")
 	case "username":

@@ -57,6 +57,9 @@ type Settings struct {
 	MandatoryVerification bool
 	// OpenAPI describes the document (and whether openapi.json is served).
 	OpenAPI OpenAPI
+	// Language, when set, picks a request's language (a tag or an
+	// Accept-Language value; "" falls back to the header).
+	Language func(*gin.Context) string
 }
 
 // JWT are the JWT-mode choices (dj-rest-auth's JWT_AUTH_*).
@@ -193,13 +196,12 @@ func (h *API[U]) fail(c *gin.Context, err error) {
 	for k, v := range ae.Header {
 		c.Header(k, v)
 	}
-	lang := c.GetHeader("Accept-Language")
-	c.AbortWithStatusJSON(ae.Status, ae.Body(func(m locales.Message) string { return h.Catalog.Text(lang, m) }))
+	c.AbortWithStatusJSON(ae.Status, ae.Body(h.text(c)))
 }
 
 // detail writes {"detail": <message>} with status.
 func (h *API[U]) detail(c *gin.Context, status int, id string) {
-	c.JSON(status, gin.H{"detail": h.Catalog.Text(c.GetHeader("Accept-Language"), locales.M(id))})
+	c.JSON(status, gin.H{"detail": h.text(c)(locales.M(id))})
 }
 
 // recoverPanic answers a panic in a handler with the documented 503 JSON

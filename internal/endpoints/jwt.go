@@ -183,7 +183,7 @@ func (h *API[U]) csrfCheck(c *gin.Context) *apierr.Error {
 		return nil
 	}
 	fail := func(reason string) *apierr.Error {
-		return apierr.Detail(http.StatusForbidden, locales.M("csrf.failed", "Reason", h.Catalog.Text(c.GetHeader("Accept-Language"), locales.M(reason))))
+		return apierr.Detail(http.StatusForbidden, locales.M("csrf.failed", "Reason", locales.M(reason)))
 	}
 	want, err := c.Cookie(j.CSRFCookie)
 	if err != nil || want == "" {

@@ -121,7 +121,7 @@ func (h *API[U]) checkLimit(c *gin.Context, action, key string, count bool) bool
 func (h *API[U]) throttled(c *gin.Context, d ratelimit.Decision) {
 	secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
 	c.Header("Retry-After", strconv.Itoa(secs))
-	h.fail(c, apierr.Detail(http.StatusTooManyRequests, locales.M("request.throttled", "Seconds", secs)))
+	h.fail(c, apierr.Detail(http.StatusTooManyRequests, locales.N("request.throttled", secs, "Seconds", secs)))
 }
 
 // loginFailed counts a failed login for the client (the account name's

@@ -110,7 +110,7 @@ func (h *API[U]) resendEmail(c *gin.Context) {
 }
 
 var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
 <style>body{font-family:sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font-size:1.1rem;padding:.5rem 1.5rem}</style>
 </head><body><h1>{{.Title}}</h1><p>{{.Text}}</p>
@@ -122,8 +122,12 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 // confirm by itself (mail scanners prefetch links); its button POSTs the
 // key to verify-email/.
 func (h *API[U]) confirmPage(c *gin.Context) {
-	lang := c.GetHeader("Accept-Language")
+	lang := h.lang(c)
 	t := func(id string) string { return h.Catalog.Text(lang, locales.M(id)) }
+	dir := "ltr"
+	if locales.RightToLeft(lang) {
+		dir = "rtl"
+	}
 	key := c.Param("key")
 	if len(key) > 200 {
 		key = ""
@@ -141,6 +145,6 @@ func (h *API[U]) confirmPage(c *gin.Context) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(http.StatusOK)
 	_ = confirmPage.Execute(c.Writer, map[string]string{
-		"Lang": "en", "Title": t("confirm_page.title"), "Text": t("confirm_page.text"), "Button": t("confirm_page.button"), "Key": key, "Action": action,
+		"Lang": lang, "Dir": dir, "Title": t("confirm_page.title"), "Text": t("confirm_page.text"), "Button": t("confirm_page.button"), "Key": key, "Action": action,
 	})
 }

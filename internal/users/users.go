@@ -333,7 +333,7 @@ func normaliseUsername(b *models.User) error {
 	b.Username = ident.Username(b.Username)
 	b.UsernameKey = ident.UsernameKey(b.Username)
 	if utf8.RuneCountInString(b.Username) > maxUsername || len(b.UsernameKey) > maxKeyBytes {
-		return verr.Field("username", locales.M("field.max_length", "Max", maxUsername))
+		return verr.Field("username", locales.N("field.max_length", maxUsername, "Max", maxUsername))
 	}
 	return nil
 }
@@ -344,7 +344,7 @@ func normaliseEmail(b *models.User) error {
 	b.Email = ident.Email(b.Email)
 	b.EmailKey = ident.EmailKey(b.Email)
 	if utf8.RuneCountInString(b.Email) > maxEmail {
-		return verr.Field("email", locales.M("field.max_length", "Max", maxEmail))
+		return verr.Field("email", locales.N("field.max_length", maxEmail, "Max", maxEmail))
 	}
 	if len(b.EmailKey) > maxKeyBytes {
 		return verr.Field("email", locales.M("field.invalid_email"))

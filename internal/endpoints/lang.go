@@ -1,0 +1,40 @@
+package endpoints
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/restauth/restauth/locales"
+)
+
+// langKey is the gin context key of a request's negotiated language.
+const langKey = "restauth.lang"
+
+// lang returns the language of c's messages and e-mails: what
+// Settings.Language picks, else the Accept-Language header, matched
+// against the catalog (English when nothing matches). It is negotiated
+// once per request, only for answers that carry text, and named in the
+// answer's Content-Language header.
+func (h *API[U]) lang(c *gin.Context) string {
+	if v, ok := c.Get(langKey); ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	want := ""
+	if h.Language != nil {
+		want = h.Language(c)
+	}
+	if want == "" {
+		want = c.GetHeader("Accept-Language")
+	}
+	tag := h.Catalog.Match(want).String()
+	c.Set(langKey, tag)
+	c.Header("Content-Language", tag)
+	return tag
+}
+
+// text returns the renderer of c's messages in its language.
+func (h *API[U]) text(c *gin.Context) func(locales.Message) string {
+	lang := h.lang(c)
+	return func(m locales.Message) string { return h.Catalog.Text(lang, m) }
+}
