@@ -145,8 +145,12 @@ func TestTranslations(t *testing.T) {
 	body := map[string]any{"username": "ghost", "password": "whatever-123"}
 	expectField(t, e.do("POST", "/rest-auth/login/", body, "Accept-Language", "fr-CA,fr;q=0.9"),
 		"non_field_errors", "Impossible de se connecter avec les informations fournies.")
-	expectField(t, e.do("POST", "/rest-auth/login/", body, "Accept-Language", "de"),
+	// A language without a catalog: English.
+	expectField(t, e.do("POST", "/rest-auth/login/", body, "Accept-Language", "sr"),
 		"non_field_errors", "Unable to log in with provided credentials.")
+	// The other French messages are still the embedded ones.
+	expectField(t, e.do("POST", "/rest-auth/registration/", map[string]any{}, "Accept-Language", "fr"),
+		"password1", catalogText(t, "fr", "field.required", ""))
 }
 
 // TestAutoMigrateTwice: AutoMigrate runs again on a migrated database, in

@@ -16,3 +16,15 @@ func (c *Catalog) Has(id string) bool {
 	var notFound *i18n.MessageNotFoundErr
 	return !errors.As(err, &notFound)
 }
+
+// CachedMatches returns how many negotiations c remembers (for tests).
+func (c *Catalog) CachedMatches() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	c.matchMu.Lock()
+	defer c.matchMu.Unlock()
+	return len(c.matched)
+}
+
+// MaxMatchCache is maxMatchCache, for tests.
+const MaxMatchCache = maxMatchCache

@@ -22,6 +22,7 @@ package locales
 
 import (
 	"embed"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -252,11 +253,11 @@ func (c *Catalog) text(tag language.Tag, m Message, depth int) string {
 	}
 	cfg := &i18n.LocalizeConfig{MessageID: m.ID, TemplateData: data, PluralCount: m.PluralCount}
 	if loc := c.localizers[tag]; loc != nil && loc != c.english {
-		if s, err := loc.Localize(cfg); err == nil && s != "" {
+		if s, err := loc.Localize(cfg); usable(s, err) {
 			return s
 		}
 	}
-	if s, err := c.english.Localize(cfg); err == nil && s != "" {
+	if s, err := c.english.Localize(cfg); usable(s, err) {
 		return s
 	}
 	if m.Default != "" {
@@ -265,9 +266,21 @@ func (c *Catalog) text(tag language.Tag, m Message, depth int) string {
 	return m.ID
 }
 
+// usable reports whether a localized text can be shown: go-i18n returns
+// the "other" form with an error when a translation lacks the plural
+// form a count asks for (an app's AddMessages gives one form only); that
+// text is still in the right language. A missing message is not usable.
+func usable(s string, err error) bool {
+	if s == "" {
+		return false
+	}
+	var notFound *i18n.MessageNotFoundErr
+	return err == nil || !errors.As(err, &notFound)
+}
+
 // RightToLeft reports whether lang (a BCP 47 tag) is written right to
 // left, by its script: Arabic, Hebrew, Thaana, Syriac, N'Ko, Adlam,
-// Hanifi Rohingya.
+// Hanifi Rohingya, Mandaic, Samaritan.
 func RightToLeft(lang string) bool {
 	tag, err := language.Parse(lang)
 	if err != nil {

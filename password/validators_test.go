@@ -1,6 +1,7 @@
 package password
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -9,13 +10,19 @@ import (
 	"github.com/restauth/restauth/locales"
 )
 
+// englishCatalog renders the "attr.*" messages msgKeys checks.
+var englishCatalog = locales.New()
+
 // msgKeys renders messages as "key" or "key:Field"/"key:Min" for comparison.
+// Field is a [locales.Message] for the attribute's catalog key; it shows as
+// its English label, or as "!" plus what is wrong with it when its key is
+// not a catalog "attr.*" key whose English text is its default.
 func msgKeys(msgs []locales.Message) []string {
 	var out []string
 	for _, m := range msgs {
 		k := m.ID
 		if f, ok := m.Data["Field"]; ok {
-			k += ":" + f.(string)
+			k += ":" + fieldLabel(f)
 		}
 		if n, ok := m.Data["Min"]; ok {
 			k += ":" + strings.Repeat("#", n.(int))
@@ -23,6 +30,21 @@ func msgKeys(msgs []locales.Message) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// fieldLabel returns the English label of a too_similar message's Field.
+func fieldLabel(f any) string {
+	msg, ok := f.(locales.Message)
+	if !ok {
+		return fmt.Sprintf("!not a locales.Message: %#v", f)
+	}
+	if !strings.HasPrefix(msg.ID, "attr.") {
+		return fmt.Sprintf("!key %q is not an attr.* key", msg.ID)
+	}
+	if text := englishCatalog.Text("en", locales.M(msg.ID)); text != msg.Default {
+		return fmt.Sprintf("!key %q renders %q, default is %q", msg.ID, text, msg.Default)
+	}
+	return msg.Default
 }
 
 // Expectations were computed with Django's validator logic (difflib
