@@ -175,3 +175,62 @@ func TestLanguageOfConfirmPage(t *testing.T) {
 		}
 	}
 }
+
+// TestLanguageOfEmails: the reset and confirmation e-mails are written in
+// the language of the request that caused them, subject included, with
+// dir="rtl" in Arabic HTML.
+func TestLanguageOfEmails(t *testing.T) {
+	t.Parallel()
+	fill := func(s string, kv ...string) string {
+		for i := 0; i+1 < len(kv); i += 2 {
+			s = strings.ReplaceAll(s, "{{."+kv[i]+"}}", kv[i+1])
+		}
+		return s
+	}
+	for _, tc := range []struct{ accept, lang string }{{"de", "de"}, {"fr-CA, en;q=0.5", "fr"}, {"ar", "ar"}, {"xx", "en"}} {
+		t.Run(tc.accept, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, testdb.SQLite(t), nil)
+			e.user("alice", "alice@example.com")
+			expect(t, e.do("POST", "/rest-auth/password/reset/", map[string]any{"email": "alice@example.com"}, "Accept-Language", tc.accept), 200)
+			e.auth.Shutdown(context.Background())
+			m, ok := e.out.Last()
+			if !ok {
+				t.Fatal("no reset e-mail")
+			}
+			site := "app.example"
+			if want := fill(catalogText(t, tc.lang, "email.password_reset.subject", ""), "SiteName", site); m.Subject != want {
+				t.Fatalf("subject %q, want %q", m.Subject, want)
+			}
+			intro := fill(catalogText(t, tc.lang, "email.password_reset.intro", ""), "SiteName", site)
+			if !strings.Contains(m.Text, intro) {
+				t.Fatalf("text lacks %q:\n%s", intro, m.Text)
+			}
+			dir := "ltr"
+			if tc.lang == "ar" {
+				dir = "rtl"
+			}
+			if !strings.Contains(m.HTML, `lang="`+tc.lang+`" dir="`+dir+`"`) {
+				t.Fatalf("HTML lacks lang/dir:\n%s", m.HTML)
+			}
+			if m.Language != tc.lang {
+				t.Fatalf("Message.Language %q, want %q", m.Language, tc.lang)
+			}
+			if link := resetLinkRe.FindString(m.Text); link == "" || !strings.Contains(m.HTML, link) {
+				t.Fatalf("no reset link in text and HTML:\n%s", m.Text)
+			}
+
+			e.out.Reset()
+			r := e.do("POST", "/rest-auth/registration/", signup("bob", "bob@example.com"), "Accept-Language", tc.accept)
+			expect(t, r, 201)
+			e.auth.Shutdown(context.Background())
+			m, ok = e.out.Last()
+			if !ok {
+				t.Fatal("no confirmation e-mail")
+			}
+			if want := fill(catalogText(t, tc.lang, "email.email_confirmation.subject", ""), "SiteName", site); m.Subject != want {
+				t.Fatalf("confirmation subject %q, want %q", m.Subject, want)
+			}
+		})
+	}
+}

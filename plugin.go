@@ -71,7 +71,7 @@ func New[U any](db *gorm.DB, cfg Config, opts ...Option[U]) (*Plugin[U], error) 
 		o.ext.Serializer = handlers.DefaultUserSerializer[U]{}
 	}
 	db = db.Session(&gorm.Session{Logger: dblog.Wrap(db.Logger)})
-	sender, err := mail.New(cfg.Mailer, cfg.EmailTemplates, cfg.Logger, cfg.OnMailError)
+	sender, err := mail.New(cfg.Mailer, cfg.EmailTemplates, cfg.Catalog, cfg.Logger, cfg.OnMailError)
 	if err != nil {
 		return nil, fmt.Errorf("restauth: Config.EmailTemplates: %w", err)
 	}

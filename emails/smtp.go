@@ -291,7 +291,8 @@ func (s *SMTPMailer) dial(ctx context.Context, network string) (net.Conn, error)
 }
 
 // build turns m into a go-mail message: text/plain alone, text/html alone,
-// or multipart/alternative with both.
+// or multipart/alternative with both, with a Content-Language header when
+// m.Language is set.
 func (s *SMTPMailer) build(m Message) (*mail.Msg, error) {
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if err := msg.From(s.from); err != nil {
@@ -301,6 +302,9 @@ func (s *SMTPMailer) build(m Message) (*mail.Msg, error) {
 		return nil, fmt.Errorf("%w: To: %w", ErrInvalidMessage, err)
 	}
 	msg.Subject(m.Subject)
+	if m.Language != "" {
+		msg.SetGenHeader(mail.HeaderContentLang, m.Language)
+	}
 	msg.SetDate()
 	msg.SetMessageID()
 	switch {

@@ -94,11 +94,22 @@ func TestSMTPDelivers(t *testing.T) {
 			name: "text and HTML, several recipients, non-ASCII subject",
 			cfg:  emails.SMTPConfig{TLS: emails.TLSNone, HELO: "app.example.com"},
 			msg: emails.Message{
-				To:      []string{"Bob Example <bob@example.com>", "alice@example.org"},
-				Subject: "R\u00e9initialisation du mot de passe \u2713",
-				Text:    resetText,
-				HTML:    resetHTML,
+				To:       []string{"Bob Example <bob@example.com>", "alice@example.org"},
+				Subject:  "R\u00e9initialisation du mot de passe \u2713",
+				Text:     resetText,
+				HTML:     resetHTML,
+				Language: "fr",
 			},
+		},
+		{
+			name: "language with region, HTML only",
+			cfg:  emails.SMTPConfig{TLS: emails.TLSNone},
+			msg:  emails.Message{To: []string{"bob@example.com"}, Subject: "Ol\u00e1", HTML: resetHTML, Language: "pt-BR"},
+		},
+		{
+			name: "several languages",
+			cfg:  emails.SMTPConfig{TLS: emails.TLSNone},
+			msg:  emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "body\n", Language: "de, fr"},
 		},
 		{
 			name: "HTML only",
@@ -217,6 +228,13 @@ func TestSMTPDelivers(t *testing.T) {
 			}
 			if hdr.Get("Date") == "" || hdr.Get("Message-Id") == "" {
 				t.Errorf("missing Date or Message-ID header: %v", hdr)
+			}
+			// Content-Language carries Message.Language, and is absent
+			// when it is empty.
+			if got, ok := hdr["Content-Language"]; tc.msg.Language == "" && ok {
+				t.Errorf("Content-Language header = %q for a message without Language", got)
+			} else if tc.msg.Language != "" && !slices.Equal(got, []string{tc.msg.Language}) {
+				t.Errorf("Content-Language header = %q, want [%q]", got, tc.msg.Language)
 			}
 			if subj, err := r.Subject(); err != nil || subj != tc.msg.Subject {
 				t.Errorf("Subject = %q (%v), want %q", subj, err, tc.msg.Subject)
@@ -373,6 +391,11 @@ func TestSMTPRejectsHeaderInjection(t *testing.T) {
 		{"LF in recipient name", emails.Message{To: []string{"\"Bob\nBcc: evil@example.net\" <bob@example.com>"}, Subject: "Hi", Text: "x"}},
 		{"invalid recipient", emails.Message{To: []string{"not an address"}, Subject: "Hi", Text: "x"}},
 		{"no recipient", emails.Message{Subject: "Hi", Text: "x"}},
+		{"CRLF in language", emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "x", Language: "fr\r\nBcc: evil@example.net"}},
+		{"LF in language", emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "x", Language: "fr\nBcc: evil@example.net"}},
+		{"language not a tag", emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "x", Language: "fr: yes"}},
+		{"empty tag in language list", emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "x", Language: "fr,,de"}},
+		{"language starting with a digit", emails.Message{To: []string{"bob@example.com"}, Subject: "Hi", Text: "x", Language: "1fr"}},
 	}
 	sink := smtpsink.MustStart(t)
 	mailer := newMailer(t, emails.SMTPConfig{Addr: sink.Addr(), TLS: emails.TLSNone})

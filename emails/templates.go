@@ -71,8 +71,13 @@ var embedded embed.FS
 // password_reset_subject.txt, password_reset.txt, password_reset.html,
 // email_confirmation_subject.txt, email_confirmation.txt,
 // email_confirmation.html, account_already_exists_subject.txt,
-// account_already_exists.txt and account_already_exists.html, at its root. Apps can copy them as a starting
-// point for their own.
+// account_already_exists.txt and account_already_exists.html, at its root.
+// They are written in no language: every sentence is a catalog message
+// rendered with t in the email's language (see the package
+// documentation). Apps can copy them as a starting point for their own,
+// at the root of their override for every language, or in a directory
+// named by a language tag ("de/password_reset.txt") for that language
+// only.
 func DefaultTemplates() fs.FS {
 	sub, err := fs.Sub(embedded, "templates")
 	if err != nil {

@@ -1,8 +1,11 @@
 package endpoints
 
 import (
+	"context"
+
 	"github.com/gin-gonic/gin"
 
+	"github.com/restauth/restauth/internal/mail"
 	"github.com/restauth/restauth/locales"
 )
 
@@ -37,4 +40,10 @@ func (h *API[U]) lang(c *gin.Context) string {
 func (h *API[U]) text(c *gin.Context) func(locales.Message) string {
 	lang := h.lang(c)
 	return func(m locales.Message) string { return h.Catalog.Text(lang, m) }
+}
+
+// mailContext returns c's request context carrying c's language, for the
+// services that may send an e-mail: it is written in that language.
+func (h *API[U]) mailContext(c *gin.Context) context.Context {
+	return mail.WithLang(c.Request.Context(), h.lang(c))
 }

@@ -24,7 +24,7 @@ func (h *API[U]) passwordReset(c *gin.Context) {
 	if !h.limit(c, actPasswordReset, nameKey(req.Email)) {
 		return
 	}
-	if err := h.Passwords.SendReset(c.Request.Context(), req.Email); err != nil {
+	if err := h.Passwords.SendReset(h.mailContext(c), req.Email); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -61,7 +61,7 @@ func (h *API[U]) register(c *gin.Context) {
 	if h.EmailRequired {
 		requireField(&f, in, "email", req.Email)
 	}
-	ctx := c.Request.Context()
+	ctx := h.mailContext(c)
 	u := new(U)
 	if h.RegisterFields != nil {
 		if err := h.RegisterFields(ctx, u, in); !f.Merge(err) {
@@ -102,7 +102,7 @@ func (h *API[U]) resendEmail(c *gin.Context) {
 	if _, ok := h.bindBody(c, &req); !ok {
 		return
 	}
-	if err := h.Signup.Resend(c.Request.Context(), req.Email); err != nil {
+	if err := h.Signup.Resend(h.mailContext(c), req.Email); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -124,7 +124,7 @@ func (h *API[U]) socialLogin(p *socialauth.Provider) gin.HandlerFunc {
 			h.fail(c, err)
 			return
 		}
-		res, err := h.Social.Accounts.Login(c.Request.Context(), h.rules(p), id)
+		res, err := h.Social.Accounts.Login(h.mailContext(c), h.rules(p), id)
 		if err != nil {
 			h.fail(c, err)
 			return
@@ -283,7 +283,7 @@ func callbackError(err error) string {
 func (h *API[U]) socialCallback(p *socialauth.Provider) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		noStore(c)
-		ctx := c.Request.Context()
+		ctx := h.mailContext(c)
 		if c.Request.Method == http.MethodHead {
 			// A HEAD must not use up the flow.
 			c.Header("Allow", "GET, OPTIONS")

@@ -13,12 +13,13 @@ import (
 
 	"github.com/restauth/restauth/emails"
 	"github.com/restauth/restauth/internal/mail"
+	"github.com/restauth/restauth/locales"
 )
 
 // newSender returns a Sender with the default templates.
 func newSender(t *testing.T, m emails.Mailer, log *slog.Logger, onError func(context.Context, emails.Message, error)) *mail.Sender {
 	t.Helper()
-	s, err := mail.New(m, nil, log, onError)
+	s, err := mail.New(m, nil, nil, log, onError)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestSendUsesOverride(t *testing.T) {
 	var out emails.Outbox
 	s, err := mail.New(&out, fstest.MapFS{
 		"password_reset_subject.txt": {Data: []byte("Reset at {{.SiteName}}, {{.Username}}")},
-	}, discard(), nil)
+	}, nil, discard(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +147,91 @@ func TestSendUsesOverride(t *testing.T) {
 		t.Errorf("text body is not the default one:\n%s", m.Text)
 	}
 }
+
+// TestSendLanguage: Send writes the email in the catalog language that
+// best serves the language WithLang put in the context (English when
+// none matches or none was set), takes the texts from the catalog given to
+// New, and sets Message.Language.
+func TestSendLanguage(t *testing.T) {
+	t.Parallel()
+	std := locales.New()
+	custom := locales.New()
+	if err := custom.AddMessages("fr", map[string]string{"email.password_reset.subject": "Nouveau mot de passe pour {{.SiteName}}"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := custom.AddMessages("eo", map[string]string{"email.password_reset.subject": "Pasvorto por {{.SiteName}}"}); err != nil {
+		t.Fatal(err)
+	}
+	text := func(c *locales.Catalog, lang, key string) string {
+		return c.Text(lang, locales.M(key, "SiteName", resetData.SiteName, "Username", resetData.Username))
+	}
+	tests := []struct {
+		name     string
+		catalog  *locales.Catalog // nil: New's default
+		lang     *string          // nil: no WithLang
+		wantLang string
+		wantSubj string
+	}{
+		{"Accept-Language with a regional French", nil, ptr("fr-CA, en;q=0.5"), "fr", text(std, "fr", "email.password_reset.subject")},
+		{"unknown language", nil, ptr("xx"), "en", "Password reset on Example"},
+		{"malformed value", nil, ptr(";;;q=x"), "en", "Password reset on Example"},
+		{"no language in the context", nil, nil, "en", "Password reset on Example"},
+		{"quality values order the choice", std, ptr("de-AT;q=0.8, ja"), "ja", text(std, "ja", "email.password_reset.subject")},
+		{"plain Portuguese is Brazilian", std, ptr("pt"), "pt-BR", text(std, "pt-BR", "email.password_reset.subject")},
+		{"Taiwan is Traditional Chinese", std, ptr("zh-TW"), "zh-Hant", text(std, "zh-Hant", "email.password_reset.subject")},
+		{"Hebrew", std, ptr("he-IL"), "he", text(std, "he", "email.password_reset.subject")},
+		{"the catalog given to New", custom, ptr("fr-FR"), "fr", "Nouveau mot de passe pour Example"},
+		{"a language an app added", custom, ptr("eo"), "eo", "Pasvorto por Example"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out emails.Outbox
+			s, err := mail.New(&out, nil, tc.catalog, discard(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.lang != nil {
+				ctx = mail.WithLang(ctx, *tc.lang)
+			}
+			if err := s.Send(ctx, emails.TemplatePasswordReset, resetData, "alice@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			m, ok := out.Last()
+			if !ok {
+				t.Fatal("nothing sent")
+			}
+			if m.Language != tc.wantLang {
+				t.Errorf("Language = %q, want %q", m.Language, tc.wantLang)
+			}
+			if m.Subject != tc.wantSubj {
+				t.Errorf("Subject = %q, want %q", m.Subject, tc.wantSubj)
+			}
+			c := tc.catalog
+			if c == nil {
+				c = std
+			}
+			for _, key := range []string{"email.password_reset.intro", "email.password_reset.ignore", "email.signature"} {
+				want := text(c, tc.wantLang, key)
+				if !strings.Contains(m.Text, want) {
+					t.Errorf("text lacks %s in %s, %q:\n%s", key, tc.wantLang, want, m.Text)
+				}
+			}
+			if tc.wantLang != "en" && tc.wantLang != "eo" && strings.Contains(m.Text, text(std, "en", "email.password_reset.intro")) {
+				t.Errorf("text is in English:\n%s", m.Text)
+			}
+			if want := `<html lang="` + tc.wantLang + `"`; !strings.Contains(m.HTML, want) {
+				t.Errorf("HTML lacks %s:\n%s", want, m.HTML)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // TestSendOutlivesTheRequest: the send runs after the request's context
 // is cancelled.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"golang.org/x/text/language"
+
 	"github.com/restauth/restauth/emails"
 )
 
@@ -26,9 +28,9 @@ func mustParse(t *testing.T, override fstest.MapFS) *templates {
 	var tmpl *templates
 	var err error
 	if override == nil {
-		tmpl, err = parse(nil) // a nil fs.FS, not a typed nil MapFS
+		tmpl, err = parse(nil, testCatalog) // a nil fs.FS, not a typed nil MapFS
 	} else {
-		tmpl, err = parse(override)
+		tmpl, err = parse(override, testCatalog)
 	}
 	if err != nil {
 		t.Fatalf("parse: %v", err)
@@ -56,8 +58,9 @@ func TestDefaultTemplates(t *testing.T) {
 				"The Example team",
 			},
 			wantHTML: []string{
+				`<html lang="en" dir="ltr">`,
 				`href="https://example.com/reset/MQ/abc-123/?next=/home&amp;x=1"`,
-				"<strong>bob</strong>",
+				"<p>Your username, in case you&#39;ve forgotten: bob</p>",
 			},
 		},
 		{
@@ -67,13 +70,22 @@ func TestDefaultTemplates(t *testing.T) {
 			},
 			wantSubject: "Please confirm your email address on Example",
 			wantText:    []string{"https://example.com/confirm/KEY1/\n", "user bob"},
-			wantHTML:    []string{`href="https://example.com/confirm/KEY1/"`, "<strong>bob</strong>"},
+			wantHTML:    []string{`<html lang="en" dir="ltr">`, `href="https://example.com/confirm/KEY1/"`, "because user bob gave"},
+		},
+		{
+			name: emails.TemplateAccountAlreadyExists,
+			data: emails.AccountAlreadyExistsData{
+				Email: "bob@example.com", SiteName: "Example", SiteURL: "https://example.com/",
+			},
+			wantSubject: "Account already exists on Example",
+			wantText:    []string{"with your email address, bob@example.com.", "forgot it: https://example.com/\n"},
+			wantHTML:    []string{`<html lang="en" dir="ltr">`, `href="https://example.com/"`, "The Example team"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m, err := tmpl.render(tc.name, tc.data)
+			m, err := tmpl.render(tc.name, tc.data, language.English)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +117,7 @@ func TestTemplatesEscapeHTMLOnly(t *testing.T) {
 	tmpl := mustParse(t, nil)
 	d := tplResetData()
 	d.Username = `<script>alert("x")</script>&`
-	m, err := tmpl.render(emails.TemplatePasswordReset, d)
+	m, err := tmpl.render(emails.TemplatePasswordReset, d, language.English)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +133,7 @@ func TestTemplatesEscapeHTMLOnly(t *testing.T) {
 
 	d = tplResetData()
 	d.ResetURL = "javascript:alert(1)"
-	m, err = tmpl.render(emails.TemplatePasswordReset, d)
+	m, err = tmpl.render(emails.TemplatePasswordReset, d, language.English)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +149,7 @@ func TestTemplatesOverride(t *testing.T) {
 		"unrelated.html":     {Data: []byte("{{ broken")}, // ignored: not a known name
 	}
 	tmpl := mustParse(t, override)
-	m, err := tmpl.render(emails.TemplatePasswordReset, tplResetData())
+	m, err := tmpl.render(emails.TemplatePasswordReset, tplResetData(), language.English)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,17 +159,17 @@ func TestTemplatesOverride(t *testing.T) {
 	if m.Subject != "Password reset on Example" {
 		t.Errorf("Subject = %q, want the default", m.Subject)
 	}
-	if !strings.Contains(m.HTML, "<strong>bob</strong>") {
+	if !strings.Contains(m.HTML, "<p>Your username, in case you&#39;ve forgotten: bob</p>") {
 		t.Errorf("HTML should be the default:\n%s", m.HTML)
 	}
-	c, err := tmpl.render(emails.TemplateEmailConfirmation, emails.EmailConfirmationData{User: "bob", ActivateURL: "https://e/x", SiteName: "E"})
+	c, err := tmpl.render(emails.TemplateEmailConfirmation, emails.EmailConfirmationData{User: "bob", ActivateURL: "https://e/x", SiteName: "E"}, language.English)
 	if err != nil || !strings.Contains(c.Text, "https://e/x") {
 		t.Errorf("confirmation default broken by override: %q, %v", c.Text, err)
 	}
 
 	// A blank HTML file drops the HTML alternative.
 	noHTML := mustParse(t, fstest.MapFS{"password_reset.html": {Data: []byte("  \n")}})
-	m, err = noHTML.render(emails.TemplatePasswordReset, tplResetData())
+	m, err = noHTML.render(emails.TemplatePasswordReset, tplResetData(), language.English)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,30 +178,46 @@ func TestTemplatesOverride(t *testing.T) {
 	}
 }
 
-// TestNewRefusesBrokenOverride: New parses the templates, so a broken
-// override is refused when the Sender is built, naming the file.
+// TestNewRefusesBrokenOverride: New parses the templates, those of every
+// language directory included, so a broken override is refused when the
+// Sender is built, naming the file.
 func TestNewRefusesBrokenOverride(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		file string
-		src  string
+		name  string
+		files fstest.MapFS
+		want  []string // in the error
 	}{
-		{"password_reset.html", "<p>{{.ResetURL</p>"},
-		{"password_reset_subject.txt", "{{if .SiteName}}"},
-		{"email_confirmation.txt", "{{end}}"},
+		{"root HTML", fstest.MapFS{"password_reset.html": {Data: []byte("<p>{{.ResetURL</p>")}}, []string{"password_reset.html"}},
+		{"root subject", fstest.MapFS{"password_reset_subject.txt": {Data: []byte("{{if .SiteName}}")}}, []string{"password_reset_subject.txt"}},
+		{"root text", fstest.MapFS{"email_confirmation.txt": {Data: []byte("{{end}}")}}, []string{"email_confirmation.txt"}},
+		{"German HTML", fstest.MapFS{"de/password_reset.html": {Data: []byte("<p>{{.ResetURL</p>")}}, []string{"de/password_reset.html"}},
+		{"Brazilian subject", fstest.MapFS{"pt-BR/email_confirmation_subject.txt": {Data: []byte("{{if .SiteName}}")}}, []string{"pt-BR/email_confirmation_subject.txt"}},
+		{"Traditional Chinese text among good files", fstest.MapFS{
+			"password_reset.txt":                 {Data: []byte("{{.ResetURL}}")},
+			"fr/password_reset.txt":              {Data: []byte("{{.ResetURL}}")},
+			"zh-Hant/account_already_exists.txt": {Data: []byte("{{t}")},
+		}, []string{"zh-Hant/account_already_exists.txt"}},
+		{"unknown function in a language directory", fstest.MapFS{"ar/password_reset.txt": {Data: []byte("{{translate \"x\"}}")}}, []string{"ar/password_reset.txt"}},
+		{"two directories of one language", fstest.MapFS{
+			"pt-BR/password_reset.txt": {Data: []byte("{{.ResetURL}}")},
+			"pt-br/password_reset.txt": {Data: []byte("{{.ResetURL}}")},
+		}, []string{"pt-BR", "pt-br"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.file, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := New(&emails.Outbox{}, fstest.MapFS{tc.file: {Data: []byte(tc.src)}}, nil, nil)
+			s, err := New(&emails.Outbox{}, tc.files, testCatalog, nil, nil)
 			if err == nil {
 				t.Fatal("New accepted a broken template")
 			}
 			if s != nil {
 				t.Errorf("New returned a Sender with its error %v", err)
 			}
-			if !strings.Contains(err.Error(), tc.file) {
-				t.Fatalf("error %q does not name %s", err, tc.file)
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not name %s", err, w)
+				}
 			}
 		})
 	}
@@ -202,7 +230,7 @@ func TestTemplatesSubjectFlattened(t *testing.T) {
 	})
 	d := tplResetData()
 	d.Username = "bob\r\nBcc: evil@example.net"
-	m, err := tmpl.render(emails.TemplatePasswordReset, d)
+	m, err := tmpl.render(emails.TemplatePasswordReset, d, language.English)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,23 +242,23 @@ func TestTemplatesSubjectFlattened(t *testing.T) {
 func TestTemplatesRenderErrors(t *testing.T) {
 	t.Parallel()
 	tmpl := mustParse(t, nil)
-	if _, err := tmpl.render("nope", nil); !errors.Is(err, errUnknownTemplate) || !strings.Contains(err.Error(), `"nope"`) {
+	if _, err := tmpl.render("nope", nil, language.English); !errors.Is(err, errUnknownTemplate) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown name: error = %v, want errUnknownTemplate naming it", err)
 	}
 	// A map missing a key is an error, not "<no value>" in a sent email.
-	_, err := tmpl.render(emails.TemplatePasswordReset, map[string]string{"SiteName": "E"})
+	_, err := tmpl.render(emails.TemplatePasswordReset, map[string]string{"SiteName": "E"}, language.English)
 	if err == nil || !strings.Contains(err.Error(), "password_reset") {
 		t.Errorf("missing key: error = %v, want one naming the template", err)
 	}
 	// A struct of the wrong type is an error too.
-	_, err = tmpl.render(emails.TemplateEmailConfirmation, tplResetData())
+	_, err = tmpl.render(emails.TemplateEmailConfirmation, tplResetData(), language.English)
 	if err == nil || !strings.Contains(err.Error(), "email_confirmation") {
 		t.Errorf("wrong data type: error = %v, want one naming the template", err)
 	}
 	// A complete map works.
 	m, err := tmpl.render(emails.TemplatePasswordReset, map[string]string{
 		"Username": "bob", "ResetURL": "https://e/r", "SiteName": "E", "SiteURL": "",
-	})
+	}, language.English)
 	if err != nil || !strings.Contains(m.Text, "https://e/r") {
 		t.Errorf("map data: %q, %v", m.Text, err)
 	}

@@ -95,7 +95,7 @@ func setup(t *testing.T, db *gorm.DB) *env {
 	}
 	out := &emails.Outbox{}
 	rec := &recorder{}
-	sender, err := mail.New(out, nil, slog.New(slog.DiscardHandler), nil)
+	sender, err := mail.New(out, nil, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func setup(t *testing.T, db *gorm.DB, checks ...login.Check[member]) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := mail.New(&emails.Outbox{}, nil, slog.New(slog.DiscardHandler), nil)
+	sender, err := mail.New(&emails.Outbox{}, nil, nil, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
