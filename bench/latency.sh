@@ -6,6 +6,12 @@
 #   bench/latency.sh token|jwt [CONNS] [SECONDS]     (from the project root)
 #
 # wrk: apt-get install -y wrk. Extra server variables: EXAMPLE_ENV="K=V ...".
+# BASELINE=1: then the same wrk run against ../shared/bench/baseline (the
+# bare Gin + GORM server of ratio.sh), for the p99 the machine itself
+# allows.
+# SPLIT=1 (diagnostic, needs taskset and 2+ cores): the server on core 0
+# with GOMAXPROCS=1 and wrk -t1 on core 1, so that the latency is the
+# server's own and not the wait for a core the two share.
 set -u
 mode=${1:-token}; conns=${2:-16}; secs=${3:-10}
 case "$mode" in token|jwt) ;; *) echo "usage: bench/latency.sh token|jwt [CONNS] [SECONDS]"; exit 2;; esac
@@ -21,7 +27,11 @@ envs=(ADDR=127.0.0.1:$port DATABASE_URL="sqlite://$work/example.db" SECRET_KEY=b
 [ "$mode" = jwt ] && envs+=(REST_USE_JWT=true)
 # shellcheck disable=SC2206
 envs+=(${EXAMPLE_ENV:-})
-( cd "$work" && exec env "${envs[@]}" ./example ) >"$work/example.log" 2>&1 &
+srvpin=(); wrkpin=(); threads=2
+if [ "${SPLIT:-}" = 1 ]; then
+  srvpin=(taskset -c 0); wrkpin=(taskset -c 1); threads=1; envs+=(GOMAXPROCS=1)
+fi
+( cd "$work" && exec "${srvpin[@]}" env "${envs[@]}" ./example ) >"$work/example.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/rest-auth/user/" && break; sleep 0.2; done
 E=http://127.0.0.1:$port/rest-auth
@@ -34,9 +44,9 @@ if [ "$mode" = jwt ]; then auth="Bearer $(echo "$resp" | field access)"; else au
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $auth" "$E/user/")
 [ "$code" = 200 ] || { echo "GET user/ gave $code"; exit 1; }
 wrk -t2 -c16 -d1s -H "Authorization: $auth" "$E/user/" >/dev/null # warm-up
-out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: $auth" "$E/user/")
+out=$("${wrkpin[@]}" wrk -t$threads -c"$conns" -d"${secs}s" --latency -H "Authorization: $auth" "$E/user/")
 rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
-echo "$out" | python3 -c '
+report='
 import re, sys
 mode, conns, rss = sys.argv[1], sys.argv[2], int(sys.argv[3])
 text = sys.stdin.read()
@@ -48,4 +58,18 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print("%s GET user/ at %s connections: %.0f req/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, peak RSS %.0f MiB%s"
       % (mode, conns, rps, q(50), q(90), q(99), rss / 1024, ", %s non-2xx" % errs.group(1) if errs else ""))
-' "$mode" "$conns" "$rss"
+'
+echo "$out" | python3 -c "$report" "$mode" "$conns" "$rss"
+[ "${BASELINE:-}" = 1 ] || exit 0
+kill "$pid" 2>/dev/null; pid=
+base=$(cd "$(dirname "$0")/../../shared/bench/baseline" 2>/dev/null && pwd) || { echo "no ../shared/bench/baseline"; exit 1; }
+( cd "$base" && go build -o "$work/baseline" . ) || exit 1
+( cd "$work" && exec "${srvpin[@]}" env ${SPLIT:+GOMAXPROCS=1} ADDR=127.0.0.1:$port DATABASE_URL="$work/baseline.db" ./baseline ) >"$work/baseline.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/token/user/" && break; sleep 0.2; done
+seed=$(curl -s -X POST "http://127.0.0.1:$port/seed/")
+if [ "$mode" = jwt ]; then bauth="Bearer $(echo "$seed" | field jwt)"; bpath=/jwt/user/; else bauth="Token $(echo "$seed" | field key)"; bpath=/token/user/; fi
+"${wrkpin[@]}" wrk -t$threads -c16 -d1s -H "Authorization: $bauth" "http://127.0.0.1:$port$bpath" >/dev/null
+out=$("${wrkpin[@]}" wrk -t$threads -c"$conns" -d"${secs}s" --latency -H "Authorization: $bauth" "http://127.0.0.1:$port$bpath")
+rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
+echo "$out" | python3 -c "$report" "baseline $mode" "$conns" "$rss"
