@@ -110,6 +110,13 @@ func TestOpenAPIDocument(t *testing.T) {
 		if login.Responses.Status(401) != nil || login.Responses.Status(429) != nil {
 			t.Errorf("login/ documents 401 or 429 it cannot answer here")
 		}
+		// Languages: the request header and the answer's Content-Language.
+		if p := login.Parameters.GetByInAndName("header", "Accept-Language"); p == nil || p.Required {
+			t.Errorf("login/ lacks an optional Accept-Language header parameter")
+		}
+		if h := login.Responses.Status(400).Value.Headers["Content-Language"]; h == nil {
+			t.Errorf("login/'s 400 does not name Content-Language")
+		}
 		body := login.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
 		if !slices.Equal(body.Required, []string{"key"}) {
 			t.Errorf("login body %v", body.Required)

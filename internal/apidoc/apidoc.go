@@ -173,7 +173,8 @@ func (d *Doc) errorComponents(doc *openapi3.T) {
 
 	add := func(name, desc, schema string, headers ...string) {
 		r := openapi3.NewResponse().WithDescription(desc).WithJSONSchemaRef(ref(schema))
-		r.Headers = headerMap(headers)
+		// Every error carries text, in the language Content-Language names.
+		r.Headers = headerMap(append(headers, "Content-Language"))
 		doc.Components.Responses[name] = &openapi3.ResponseRef{Value: r}
 	}
 	add("BadRequest", "Invalid input: field errors, or a detail for an unreadable body.", "BadRequest")
@@ -281,6 +282,9 @@ func (d *Doc) add(doc *openapi3.T, info Info, op Operation) error {
 	for _, name := range pathParams(op.Path) {
 		o.AddParameter(openapi3.NewPathParameter(name).WithSchema(openapi3.NewStringSchema()))
 	}
+	o.AddParameter(openapi3.NewHeaderParameter("Accept-Language").
+		WithDescription("The languages the client reads; messages and e-mails come in the best match (English when none), named by Content-Language.").
+		WithSchema(openapi3.NewStringSchema()))
 	for _, q := range op.Query {
 		o.AddParameter(openapi3.NewQueryParameter(q.Name).WithDescription(q.Description).WithSchema(openapi3.NewStringSchema()))
 	}
