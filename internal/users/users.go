@@ -77,14 +77,23 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 	if f := stmt.Schema.LookUpField("DeletedAt"); f != nil && f.FieldType == reflect.TypeFor[gorm.DeletedAt]() {
 		live = " AND " + t + "." + stmt.Quote(f.DBName) + " IS NULL"
 	}
-	s.byIDSQL = "SELECT * FROM " + t + " WHERE id = ?" + live + " LIMIT 1"
+	// The columns are listed, not "*": a statement the driver keeps
+	// prepared (pgx's cache, prep) then keeps its result type when the
+	// app adds a column to the table, where PostgreSQL would refuse a
+	// cached "*" plan ("cached plan must not change result type").
+	cols := make([]string, 0, len(stmt.Schema.DBNames))
+	for _, name := range stmt.Schema.DBNames {
+		cols = append(cols, t+"."+stmt.Quote(name))
+	}
+	list := strings.Join(cols, ", ")
+	s.byIDSQL = "SELECT " + list + " FROM " + t + " WHERE " + t + ".id = ?" + live + " LIMIT 1"
 	// Unexpired: SQLite keeps times as text in the writer's offset, so it
 	// compares them as instants with julianday().
 	unexpired := "restauth_tokens.expires_at > ?"
 	if db.Dialector.Name() == "sqlite" {
 		unexpired = "julianday(restauth_tokens.expires_at) > julianday(?)"
 	}
-	s.byTokenSQL = "SELECT " + t + ".* FROM " + t + " JOIN restauth_tokens ON restauth_tokens.user_id = " + t + ".id" +
+	s.byTokenSQL = "SELECT " + list + " FROM " + t + " JOIN restauth_tokens ON restauth_tokens.user_id = " + t + ".id" +
 		" WHERE restauth_tokens.digest = ? AND (restauth_tokens.expires_at IS NULL OR " + unexpired + ")" + live + " LIMIT 1"
 	return s, nil
 }
