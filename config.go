@@ -60,17 +60,18 @@ type Config struct {
 	// transaction committed, so a failure never undoes a sign-up.
 	OnMailError func(ctx context.Context, m emails.Message, err error)
 
-	// Catalog holds the message translations [LANGUAGE_CODE, LocaleMiddleware].
+	// Catalog holds the message translations [LANGUAGES, locale/*.po].
 	// Default: locales.New(), English and the 24 languages of
 	// locales.Languages; add or override with Catalog.AddFile or
 	// Catalog.AddMessages.
 	Catalog *locales.Catalog
 	// Language, when set, picks the language of a request's messages and
-	// e-mails instead of its Accept-Language header: it returns a BCP 47
-	// tag or an Accept-Language value (a user's saved preference, a
-	// ?lang= parameter the app honours), or "" to fall back to the
-	// header. The catalog's best match is used either way (English when
-	// nothing matches) and named in the answer's Content-Language.
+	// e-mails [LocaleMiddleware] instead of its Accept-Language header: it
+	// returns a BCP 47 tag or an Accept-Language value (a user's saved
+	// preference, a ?lang= parameter the app honours), or "" to fall back
+	// to the header. The catalog's best match is used either way (English
+	// when nothing matches) and named in the answer's Content-Language. A
+	// panic in it is logged and the header decides.
 	Language func(c *gin.Context) string
 	// Logger receives restauth's logs. Default slog.Default().
 	Logger *slog.Logger

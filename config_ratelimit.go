@@ -68,7 +68,7 @@ func DefaultRateLimits() map[RateLimitAction]ratelimit.Limit {
 // RateLimitConfig configures rate limits and the login lockout
 // [ACCOUNT_RATE_LIMITS]. They are on by default. A limited request
 // answers DRF's 429 {"detail": "Request was throttled. Expected available
-// in N seconds."} with Retry-After.
+// in N seconds."} ("1 second." for one, as DRF) with Retry-After.
 type RateLimitConfig struct {
 	// Disabled turns every limit off.
 	Disabled bool

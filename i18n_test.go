@@ -234,3 +234,18 @@ func TestLanguageOfEmails(t *testing.T) {
 		})
 	}
 }
+
+// TestLanguageHookPanics: a Config.Language that panics costs its
+// request nothing: the header decides, and the panic is logged.
+func TestLanguageHookPanics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
+		c.Language = func(*gin.Context) string { panic("boom") }
+	})
+	r := e.do("POST", "/rest-auth/login/", map[string]any{"username": "nobody", "password": "x"}, "Accept-Language", "it")
+	expect(t, r, 400)
+	expectField(t, r, "non_field_errors", catalogText(t, "it", "login.invalid_credentials", ""))
+	if got := r.Header.Values("Vary"); !contains(got, "Accept-Language") {
+		t.Fatalf("Vary %q lacks Accept-Language", got)
+	}
+}

@@ -41,7 +41,12 @@ func expectThrottled(t testing.TB, r resp, maxWait int) {
 	if err != nil || wait < 1 || wait > maxWait {
 		t.Fatalf("Retry-After %q, want 1..%d", r.Header.Get("Retry-After"), maxWait)
 	}
-	if want := "Request was throttled. Expected available in " + strconv.Itoa(wait) + " seconds."; r.detail() != want {
+	// DRF's singular and plural forms.
+	unit := " seconds."
+	if wait == 1 {
+		unit = " second."
+	}
+	if want := "Request was throttled. Expected available in " + strconv.Itoa(wait) + unit; r.detail() != want {
 		t.Fatalf("detail %q, want %q", r.detail(), want)
 	}
 }

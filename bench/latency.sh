@@ -61,14 +61,19 @@ print("%s GET user/ at %s connections: %.0f req/s, p50 %.2f ms, p90 %.2f ms, p99
 '
 echo "$out" | python3 -c "$report" "$mode" "$conns" "$rss"
 [ "${BASELINE:-}" = 1 ] || exit 0
-kill "$pid" 2>/dev/null; pid=
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
 base=$(cd "$(dirname "$0")/../../shared/bench/baseline" 2>/dev/null && pwd) || { echo "no ../shared/bench/baseline"; exit 1; }
 ( cd "$base" && go build -o "$work/baseline" . ) || exit 1
-( cd "$work" && exec "${srvpin[@]}" env ${SPLIT:+GOMAXPROCS=1} ADDR=127.0.0.1:$port DATABASE_URL="$work/baseline.db" ./baseline ) >"$work/baseline.log" 2>&1 &
+benv=(ADDR=127.0.0.1:$port DATABASE_URL="$work/baseline.db")
+[ "${SPLIT:-}" = 1 ] && benv+=(GOMAXPROCS=1)
+( cd "$work" && exec "${srvpin[@]}" env "${benv[@]}" ./baseline ) >"$work/baseline.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$port/token/user/" && break; sleep 0.2; done
-seed=$(curl -s -X POST "http://127.0.0.1:$port/seed/")
+seed=
+for _ in $(seq 1 150); do seed=$(curl -sf -X POST "http://127.0.0.1:$port/seed/") && break; sleep 0.2; done
+[ -n "$seed" ] || { echo "the baseline did not start: $(tail -3 "$work/baseline.log")"; exit 1; }
 if [ "$mode" = jwt ]; then bauth="Bearer $(echo "$seed" | field jwt)"; bpath=/jwt/user/; else bauth="Token $(echo "$seed" | field key)"; bpath=/token/user/; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $bauth" "http://127.0.0.1:$port$bpath")
+[ "$code" = 200 ] || { echo "baseline GET $bpath gave $code"; exit 1; }
 "${wrkpin[@]}" wrk -t$threads -c16 -d1s -H "Authorization: $bauth" "http://127.0.0.1:$port$bpath" >/dev/null
 out=$("${wrkpin[@]}" wrk -t$threads -c"$conns" -d"${secs}s" --latency -H "Authorization: $bauth" "http://127.0.0.1:$port$bpath")
 rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)

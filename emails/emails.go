@@ -57,7 +57,9 @@
 // the directory name is compared as a language tag, so "pt-br" serves
 // pt-BR. The files of every such directory are parsed by restauth.New
 // like the root ones; directories whose names are not language tags are
-// ignored.
+// ignored, and one named by a tag the catalog has no language for ("nb"
+// without a Norwegian catalog, "en-US") makes restauth.New fail, since it
+// would never be used.
 //
 // Message.Language is set to the language an email was rendered in, and
 // sent as the Content-Language header; it is left empty when a part of

@@ -21,6 +21,7 @@
 package locales
 
 import (
+	"cmp"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -28,8 +29,10 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
+	"text/template"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -39,10 +42,10 @@ import (
 var files embed.FS
 
 // Message is one translatable message: a catalog key and the values its
-// template uses; a value that is itself a Message is rendered in the same
-// language first. Default is the English text used when the key is
-// missing from every catalog (for messages an app defines in its own
-// code).
+// template uses; a value that is itself a Message (or *Message) is
+// rendered in the same language first. Default is the English text used,
+// as it is (it is not a template), when the key is missing from every
+// catalog (for messages an app defines in its own code).
 // PluralCount, when set (see N), chooses the plural form of messages
 // that have several.
 type Message struct {
@@ -66,12 +69,43 @@ func M(id string, kv ...any) Message {
 	return m
 }
 
-// N returns a Message like M whose plural form is chosen by count (an
-// integer, or a number as a string): N("field.max_length", 150, "Max", 150).
+// N returns a Message like M whose plural form is chosen by count (any
+// integer type, a float, or a number as a string):
+// N("field.max_length", 150, "Max", 150).
 func N(id string, count any, kv ...any) Message {
 	m := M(id, kv...)
-	m.PluralCount = count
+	m.PluralCount = pluralCount(count)
 	return m
+}
+
+// pluralCount converts count to a type go-i18n's plural rules accept
+// (int, int64 or a decimal string).
+func pluralCount(count any) any {
+	switch n := count.(type) {
+	case int, int64, string:
+		return n
+	case int8:
+		return int64(n)
+	case int16:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case uint8:
+		return int64(n)
+	case uint16:
+		return int64(n)
+	case uint32:
+		return int64(n)
+	case uint:
+		return strconv.FormatUint(uint64(n), 10)
+	case uint64:
+		return strconv.FormatUint(n, 10)
+	case float32:
+		return strconv.FormatFloat(float64(n), 'f', -1, 32)
+	case float64:
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	}
+	return count
 }
 
 // maxMatchCache bounds the remembered negotiations (distinct header
@@ -79,7 +113,7 @@ func N(id string, count any, kv ...any) Message {
 const maxMatchCache = 1024
 
 // maxCachedHeader is the longest header value the cache keeps.
-const maxCachedHeader = 128
+const maxCachedHeader = 256
 
 // Catalog is a set of message translations. It is safe for concurrent use.
 type Catalog struct {
@@ -176,6 +210,9 @@ func (c *Catalog) AddMessages(lang string, messages map[string]string) error {
 	}
 	ms := make([]*i18n.Message, 0, len(messages))
 	for id, text := range messages {
+		if _, err := template.New(id).Parse(text); err != nil || strings.TrimSpace(text) == "" {
+			return fmt.Errorf("locales: language %q: message %q: not a usable template: %q", lang, id, text)
+		}
 		ms = append(ms, &i18n.Message{ID: id, Other: text})
 	}
 	c.mu.Lock()
@@ -211,9 +248,24 @@ func (c *Catalog) match(lang string) language.Tag {
 		}
 	}
 	t := language.English
-	if wanted, _, err := language.ParseAcceptLanguage(lang); err == nil && len(wanted) > 0 {
-		if _, i, conf := c.matcher.Match(wanted...); conf >= language.High && i >= 0 && i < len(c.tags) {
+	// The wanted languages in order of preference: the first that a
+	// catalog serves closely (High or Exact confidence) and in the same
+	// language wins; the matcher alone would also offer a neighbour
+	// (Danish for Norwegian, Russian for Belarusian).
+	wanted, _, err := language.ParseAcceptLanguage(lang)
+	for _, w := range wanted {
+		if err != nil || w == language.Und {
+			continue
+		}
+		_, i, conf := c.matcher.Match(w)
+		if conf < language.High || i < 0 || i >= len(c.tags) {
+			continue
+		}
+		wb, _ := w.Base()
+		cb, _ := c.tags[i].Base()
+		if wb == cb {
 			t = c.tags[i]
+			break
 		}
 	}
 	if cache {
@@ -221,7 +273,8 @@ func (c *Catalog) match(lang string) language.Tag {
 		if len(c.matched) >= maxMatchCache {
 			clear(c.matched)
 		}
-		c.matched[lang] = t
+		// Cloned: lang may be a slice of a large request buffer.
+		c.matched[strings.Clone(lang)] = t
 		c.matchMu.Unlock()
 	}
 	return t
@@ -236,18 +289,34 @@ func (c *Catalog) Text(lang string, m Message) string {
 	return c.text(c.match(lang), m, 0)
 }
 
+// maxNesting is how deep messages inside messages are rendered.
+const maxNesting = 2
+
 // text is Text in the matched language tag, with mu held for reading;
 // depth bounds nested messages.
 func (c *Catalog) text(tag language.Tag, m Message, depth int) string {
 	data := m.Data
 	copied := false
 	for k, v := range m.Data {
-		inner, ok := v.(Message)
-		if !ok || depth >= 2 {
+		var inner Message
+		switch x := v.(type) {
+		case Message:
+			inner = x
+		case *Message:
+			if x == nil {
+				continue
+			}
+			inner = *x
+		default:
 			continue
 		}
 		if !copied {
 			data, copied = maps.Clone(m.Data), true
+		}
+		if depth >= maxNesting {
+			// Too deep to render: its plain text, never a Go struct.
+			data[k] = cmp.Or(inner.Default, inner.ID)
+			continue
 		}
 		data[k] = c.text(tag, inner, depth+1)
 	}

@@ -255,9 +255,9 @@ func TestMatchCacheBounded(t *testing.T) {
 			t.Fatalf("cache holds %d headers, more than %d", n, locales.MaxMatchCache)
 		}
 	}
-	// Headers over 128 bytes are not remembered.
+	// Headers over 256 bytes are not remembered.
 	before := c.CachedMatches()
-	c.Match(strings.Repeat("de, ", 40))
+	c.Match(strings.Repeat("de, ", 70))
 	if after := c.CachedMatches(); after != before {
 		t.Fatalf("long header cached: %d -> %d", before, after)
 	}

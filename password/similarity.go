@@ -56,8 +56,9 @@ func attributeValue(u UserInfo, name string) string {
 // characters (so an email's local part and domain labels count too), using
 // Python difflib's SequenceMatcher.quick_ratio (2*M/T with M the size of
 // the multiset intersection of the characters). A ratio of at least
-// MaxSimilarity fails with the message MsgTooSimilar, data Field
-// set to the attribute's English name; like Django it reports only the
+// MaxSimilarity fails with the message MsgTooSimilar, data Field set to
+// the attribute's name as a [locales.Message] (key "attr.<name>", its
+// English name as Default); like Django it reports only the
 // first attribute that fails. Like Django, a value is skipped when the
 // password is at least ten times longer and so long that the ratio could
 // not reach MaxSimilarity.

@@ -23,9 +23,12 @@ func (h *API[U]) lang(c *gin.Context) string {
 			return s
 		}
 	}
+	// Set first: a hook that panics is not asked again by the 503 that
+	// answers its panic.
+	c.Set(langKey, "en")
 	want := ""
 	if h.Language != nil {
-		want = h.Language(c)
+		want = h.askLanguage(c)
 	}
 	if want == "" {
 		want = c.GetHeader("Accept-Language")
@@ -33,7 +36,21 @@ func (h *API[U]) lang(c *gin.Context) string {
 	tag := h.Catalog.Match(want).String()
 	c.Set(langKey, tag)
 	c.Header("Content-Language", tag)
+	// Caches must not give this answer to a client of another language.
+	c.Writer.Header().Add("Vary", "Accept-Language")
 	return tag
+}
+
+// askLanguage calls Settings.Language; a panic in it is logged and the
+// header decides instead.
+func (h *API[U]) askLanguage(c *gin.Context) (lang string) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.Log.ErrorContext(c.Request.Context(), "restauth: Config.Language panicked", "path", c.FullPath(), "panic", r)
+			lang = ""
+		}
+	}()
+	return h.Language(c)
 }
 
 // text returns the renderer of c's messages in its language.

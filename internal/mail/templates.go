@@ -128,9 +128,15 @@ func parse(override fs.FS, catalog *locales.Catalog) (*templates, error) {
 				set[name] = &et
 			}
 		}
-		if len(set) > 0 {
-			t.langs[dir.tag] = set
+		if len(set) == 0 {
+			continue
 		}
+		// A directory the catalog has no language for would never be
+		// used: mails for it are written in the closest catalog language.
+		if got := catalog.Match(dir.tag.String()); got != dir.tag {
+			return nil, fmt.Errorf("template directory %s: the catalog has no language %s (its mails are written in %s): add it to Config.Catalog or rename the directory", dir.name, dir.tag, got)
+		}
+		t.langs[dir.tag] = set
 	}
 	return t, nil
 }

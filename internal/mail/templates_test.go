@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/restauth/restauth/emails"
+	"github.com/restauth/restauth/locales"
 )
 
 func tplResetData() emails.PasswordResetData {
@@ -261,5 +262,31 @@ func TestTemplatesRenderErrors(t *testing.T) {
 	}, language.English)
 	if err != nil || !strings.Contains(m.Text, "https://e/r") {
 		t.Errorf("map data: %q, %v", m.Text, err)
+	}
+}
+
+// TestLanguageDirectoryNeedsItsCatalog: a template directory for a
+// language the catalog lacks (so never used) fails New; once the
+// catalog has the language, the directory serves it.
+func TestLanguageDirectoryNeedsItsCatalog(t *testing.T) {
+	t.Parallel()
+	files := fstest.MapFS{"nb/password_reset_subject.txt": {Data: []byte("Tilbakestill passord på {{.SiteName}}")}}
+	for _, dir := range []string{"nb", "en-US"} {
+		fs := fstest.MapFS{dir + "/password_reset_subject.txt": files["nb/password_reset_subject.txt"]}
+		if _, err := parse(fs, locales.New()); err == nil || !strings.Contains(err.Error(), "template directory "+dir) {
+			t.Errorf("%s: err %v, want one naming the directory", dir, err)
+		}
+	}
+	cat := locales.New()
+	if err := cat.AddMessages("nb", map[string]string{"login.disabled": "Kontoen er deaktivert."}); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := parse(files, cat)
+	if err != nil {
+		t.Fatalf("with nb in the catalog: %v", err)
+	}
+	m, err := tp.render(emails.TemplatePasswordReset, tplResetData(), language.MustParse("nb"))
+	if err != nil || !strings.HasPrefix(m.Subject, "Tilbakestill passord på") {
+		t.Fatalf("nb subject %q, %v", m.Subject, err)
 	}
 }

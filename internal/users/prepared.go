@@ -24,13 +24,25 @@ import (
 type prepared struct {
 	gorm.ConnPool // the *sql.DB, for everything but QueryContext
 	db            *sql.DB
-	mu            sync.Mutex
-	m             map[string]*sql.Stmt
+	// keep lists the queries kept prepared; any other (an app's AfterFind
+	// hook querying through the same session) runs unprepared.
+	keep map[string]bool
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
 }
 
-// newPrepared returns the pool for db, or nil where the driver caches
-// statements itself (or db has no *sql.DB).
-func newPrepared(db *gorm.DB) *prepared {
+// BeginTx starts a transaction on the database (GORM looks for it on a
+// session's pool: an app's hook may open one).
+func (p *prepared) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return p.db.BeginTx(ctx, opts)
+}
+
+// GetDBConn returns the database (GORM's DB() asks a pool for it).
+func (p *prepared) GetDBConn() (*sql.DB, error) { return p.db, nil }
+
+// newPrepared returns the pool for db that keeps queries prepared, or nil
+// where the driver caches statements itself (or db has no *sql.DB).
+func newPrepared(db *gorm.DB, queries ...string) *prepared {
 	if db.Dialector.Name() != "sqlite" {
 		return nil
 	}
@@ -38,23 +50,36 @@ func newPrepared(db *gorm.DB) *prepared {
 	if err != nil {
 		return nil
 	}
-	return &prepared{ConnPool: sqlDB, db: sqlDB, m: make(map[string]*sql.Stmt)}
+	keep := make(map[string]bool, len(queries))
+	for _, q := range queries {
+		keep[q] = true
+	}
+	return &prepared{ConnPool: sqlDB, db: sqlDB, keep: keep, m: make(map[string]*sql.Stmt)}
 }
 
-// QueryContext runs q through its prepared statement.
+// QueryContext runs q through its prepared statement when it is one of
+// the kept queries. When the statement fails (and the context has not
+// ended) q runs once unprepared; if that succeeds, the statement was
+// stale and is dropped, to be prepared again on the next use.
 func (p *prepared) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if !p.keep[q] {
+		return p.db.QueryContext(ctx, q, args...)
+	}
 	st, err := p.stmt(ctx, q)
 	if err == nil {
 		var rows *sql.Rows
 		if rows, err = st.QueryContext(ctx, args...); err == nil {
 			return rows, nil
 		}
-		p.drop(q, st)
 	}
 	if ctx.Err() != nil {
 		return nil, err
 	}
-	return p.db.QueryContext(ctx, q, args...)
+	rows, err2 := p.db.QueryContext(ctx, q, args...)
+	if err2 == nil && st != nil {
+		p.drop(q, st)
+	}
+	return rows, err2
 }
 
 // stmt returns q prepared, preparing it on first use.

@@ -2,6 +2,7 @@ package users_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +96,26 @@ func TestHotLookupsSurviveSchemaChanges(t *testing.T) {
 }
 
 // hooked is a user type with an AfterFind hook: the prepared lookups
-// still run GORM's callbacks.
+// still run GORM's callbacks. The hook queries through the session it is
+// given, in a transaction, with SQL that changes every time.
 type hooked struct {
 	models.User
-	Loaded bool `gorm:"-"`
+	Loaded bool  `gorm:"-"`
+	Sum    int64 `gorm:"-"`
 }
 
-func (h *hooked) AfterFind(*gorm.DB) error { h.Loaded = true; return nil }
+func (h *hooked) AfterFind(tx *gorm.DB) error {
+	h.Loaded = true
+	// Through the lookup's own pool: a query of its own, and a transaction.
+	db := tx.Session(&gorm.Session{})
+	if err := db.Raw(fmt.Sprintf("SELECT %d + 1", h.ID*1000+uint(time.Now().UnixNano()%1000))).Scan(&h.Sum).Error; err != nil {
+		return err
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		var one int
+		return tx.Raw("SELECT 1").Scan(&one).Error
+	})
+}
 
 func TestHotLookupsRunAfterFindHooks(t *testing.T) {
 	t.Parallel()
@@ -117,11 +131,36 @@ func TestHotLookupsRunAfterFindHooks(t *testing.T) {
 	if err := db.Create(u).Error; err != nil {
 		t.Fatal(err)
 	}
-	got, err := us.ByID(context.Background(), u.ID)
-	if err != nil || got == nil || !got.Loaded {
-		t.Fatalf("AfterFind did not run: %+v %v", got, err)
+	for range 5 {
+		got, err := us.ByID(context.Background(), u.ID)
+		if err != nil || got == nil || !got.Loaded || got.Sum == 0 {
+			t.Fatalf("AfterFind did not run, or its query failed: %+v %v", got, err)
+		}
 	}
 	if n, on := users.Prepared(us); !on || n != 1 {
 		t.Fatalf("prepared statements: %d (on=%v), want 1", n, on)
+	}
+}
+
+// TestHotLookupsKeepStatementsOnCancel: a request whose context ended
+// does not throw away the statement every other request uses.
+func TestHotLookupsKeepStatementsOnCancel(t *testing.T) {
+	t.Parallel()
+	db := testdb.SQLite(t)
+	us, _ := setup(t, db)
+	u := create(t, us, "cancel", "cancel@example.com", true)
+	if got, err := us.ByID(context.Background(), u.ID); err != nil || got == nil {
+		t.Fatalf("by id: %v %v", got, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := us.ByID(ctx, u.ID); err == nil {
+		t.Fatal("by id with an ended context: no error")
+	}
+	if n, _ := users.Prepared(us); n != 1 {
+		t.Fatalf("prepared statements after a cancelled request: %d, want 1", n)
+	}
+	if got, err := us.ByID(context.Background(), u.ID); err != nil || got == nil {
+		t.Fatalf("by id after: %v %v", got, err)
 	}
 }

@@ -69,7 +69,6 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 		return nil, err
 	}
 	s := &Users[U]{db: db, now: now, unique: unique, schema: stmt.Schema}
-	s.prep = newPrepared(db)
 	t := stmt.Quote(stmt.Schema.Table)
 	// Raw SQL skips GORM's soft-delete scope: an app user type with a
 	// gorm.DeletedAt field gets the condition written in.
@@ -95,6 +94,7 @@ func New[U any](db *gorm.DB, now func() time.Time, unique func(error) (string, b
 	}
 	s.byTokenSQL = "SELECT " + list + " FROM " + t + " JOIN restauth_tokens ON restauth_tokens.user_id = " + t + ".id" +
 		" WHERE restauth_tokens.digest = ? AND (restauth_tokens.expires_at IS NULL OR " + unexpired + ")" + live + " LIMIT 1"
+	s.prep = newPrepared(db, s.byIDSQL, s.byTokenSQL)
 	return s, nil
 }
 
