@@ -13,8 +13,10 @@ import (
 // each query prepared. The driver, mattn/go-sqlite3, compiles every query
 // it is given anew and keeps no statement cache; under load, compiling
 // and finalizing the join took more CPU than running it. PostgreSQL's pgx
-// keeps a per-connection statement cache of its own, so there the queries
-// use the plain pool.
+// keeps a per-connection statement cache of its own in its default mode,
+// so there the queries use the plain pool (with pgx's simple protocol, or
+// behind a pooler that forbids prepared statements, they are simply
+// compiled per query).
 //
 // The queries still run through GORM (its callbacks, hooks, logger and
 // scanning); only the statement is kept. A statement that fails is
