@@ -3,6 +3,7 @@ package restauth_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -239,13 +240,18 @@ func TestLanguageOfEmails(t *testing.T) {
 // request nothing: the header decides, and the panic is logged.
 func TestLanguageHookPanics(t *testing.T) {
 	t.Parallel()
+	var logs syncBuffer
 	e := newEnv(t, testdb.SQLite(t), func(c *restauth.Config) {
 		c.Language = func(*gin.Context) string { panic("boom") }
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	r := e.do("POST", "/rest-auth/login/", map[string]any{"username": "nobody", "password": "x"}, "Accept-Language", "it")
 	expect(t, r, 400)
 	expectField(t, r, "non_field_errors", catalogText(t, "it", "login.invalid_credentials", ""))
 	if got := r.Header.Values("Vary"); !contains(got, "Accept-Language") {
 		t.Fatalf("Vary %q lacks Accept-Language", got)
+	}
+	if got := logs.String(); !strings.Contains(got, "Config.Language panicked") || !strings.Contains(got, "boom") {
+		t.Fatalf("the panic was not logged: %q", got)
 	}
 }

@@ -43,7 +43,7 @@ field() { python3 -c "import json,sys;print(json.load(sys.stdin)[\"$1\"])"; }
 if [ "$mode" = jwt ]; then auth="Bearer $(echo "$resp" | field access)"; else auth="Token $(echo "$resp" | field key)"; fi
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $auth" "$E/user/")
 [ "$code" = 200 ] || { echo "GET user/ gave $code"; exit 1; }
-wrk -t2 -c16 -d1s -H "Authorization: $auth" "$E/user/" >/dev/null # warm-up
+"${wrkpin[@]}" wrk -t$threads -c16 -d1s -H "Authorization: $auth" "$E/user/" >/dev/null # warm-up
 out=$("${wrkpin[@]}" wrk -t$threads -c"$conns" -d"${secs}s" --latency -H "Authorization: $auth" "$E/user/")
 rss=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
 report='

@@ -322,6 +322,14 @@ func probePlurals(t *testing.T, lang string) *probedPlurals {
 		p.categories[form] = true
 		p.byCount[n] = form
 	}
+	// Decimal counts too (an app's N may pass a float): Czech's "many".
+	for _, n := range []string{"0.5", "1.5", "2.5", "10.5", "100.25"} {
+		form, got, err := loc.LocalizeWithTag(&i18n.LocalizeConfig{MessageID: "probe", PluralCount: n})
+		if err != nil || got != tag {
+			t.Fatalf("%s: probing count %s: %q from %v, %v", lang, n, form, got, err)
+		}
+		p.categories[form] = true
+	}
 	probeCache[lang] = p
 	return p
 }

@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,12 +106,27 @@ func pluralCount(count any) any {
 	case float64:
 		return strconv.FormatFloat(n, 'f', -1, 64)
 	}
+	// Named types (type Seconds int, json.Number) by their kind.
+	v := reflect.ValueOf(count)
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(v.Uint(), 10)
+	case reflect.Float32, reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'f', -1, 64)
+	case reflect.String:
+		return v.String()
+	}
 	return count
 }
 
 // maxMatchCache bounds the remembered negotiations (distinct header
 // values); the cache starts over when full, so odd headers cannot grow it.
 const maxMatchCache = 1024
+
+// maxPreferences is how many languages of one header are tried.
+const maxPreferences = 20
 
 // maxCachedHeader is the longest header value the cache keeps.
 const maxCachedHeader = 256
@@ -192,12 +208,45 @@ func (c *Catalog) rebuild() {
 // "<lang>.json", such as "fr.json" or "active.de.json", given its content.
 // Messages it defines replace those of the same key in that language.
 func (c *Catalog) AddFile(name string, data []byte) error {
+	// Parsed and checked on the side first: a text that cannot render
+	// is refused, not silently replaced by English later.
+	check := i18n.NewBundle(language.English)
+	check.RegisterUnmarshalFunc("json", json.Unmarshal)
+	mf, err := check.ParseMessageFileBytes(data, path.Base(name))
+	if err != nil {
+		return fmt.Errorf("locales: add %s: %w", name, err)
+	}
+	for _, m := range mf.Messages {
+		for _, form := range []string{m.Zero, m.One, m.Two, m.Few, m.Many, m.Other} {
+			if form == "" {
+				continue
+			}
+			if err := checkTemplate(m.ID, form); err != nil {
+				return fmt.Errorf("locales: add %s: %w", name, err)
+			}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := c.bundle.ParseMessageFileBytes(data, path.Base(name)); err != nil {
 		return fmt.Errorf("locales: add %s: %w", name, err)
 	}
 	c.rebuild()
+	return nil
+}
+
+// errBlank is wrapped by the error for a message added with no text.
+var errBlank = errors.New("blank text")
+
+// checkTemplate reports whether text, the text of message id, parses as
+// a template.
+func checkTemplate(id, text string) error {
+	if strings.TrimSpace(text) == "" {
+		return fmt.Errorf("message %q: %w", id, errBlank)
+	}
+	if _, err := template.New(id).Parse(text); err != nil {
+		return fmt.Errorf("message %q: %w", id, err)
+	}
 	return nil
 }
 
@@ -210,8 +259,8 @@ func (c *Catalog) AddMessages(lang string, messages map[string]string) error {
 	}
 	ms := make([]*i18n.Message, 0, len(messages))
 	for id, text := range messages {
-		if _, err := template.New(id).Parse(text); err != nil || strings.TrimSpace(text) == "" {
-			return fmt.Errorf("locales: language %q: message %q: not a usable template: %q", lang, id, text)
+		if err := checkTemplate(id, text); err != nil {
+			return fmt.Errorf("locales: language %q: %w", lang, err)
 		}
 		ms = append(ms, &i18n.Message{ID: id, Other: text})
 	}
@@ -252,9 +301,14 @@ func (c *Catalog) match(lang string) language.Tag {
 	// catalog serves closely (High or Exact confidence) and in the same
 	// language wins; the matcher alone would also offer a neighbour
 	// (Danish for Norwegian, Russian for Belarusian).
-	wanted, _, err := language.ParseAcceptLanguage(lang)
-	for _, w := range wanted {
-		if err != nil || w == language.Und {
+	// (Exact covers macrolanguage codes such as cmn for zh, pes for fa.)
+	// The first maxPreferences are tried: a client lists a few.
+	wanted, _, _ := language.ParseAcceptLanguage(lang)
+	for j, w := range wanted {
+		if j == maxPreferences {
+			break
+		}
+		if w == language.Und {
 			continue
 		}
 		_, i, conf := c.matcher.Match(w)
@@ -263,7 +317,7 @@ func (c *Catalog) match(lang string) language.Tag {
 		}
 		wb, _ := w.Base()
 		cb, _ := c.tags[i].Base()
-		if wb == cb {
+		if conf == language.Exact || wb == cb {
 			t = c.tags[i]
 			break
 		}
@@ -289,8 +343,26 @@ func (c *Catalog) Text(lang string, m Message) string {
 	return c.text(c.match(lang), m, 0)
 }
 
-// maxNesting is how deep messages inside messages are rendered.
+// maxNesting is how deep messages inside messages are rendered; deeper
+// ones show their Default (or ID).
 const maxNesting = 2
+
+// flatten returns data with every Message value replaced by its plain
+// text (Default, else ID); data itself is not changed.
+func flatten(data map[string]any) map[string]any {
+	out := maps.Clone(data)
+	for k, v := range out {
+		switch x := v.(type) {
+		case Message:
+			out[k] = cmp.Or(x.Default, x.ID)
+		case *Message:
+			if x != nil {
+				out[k] = cmp.Or(x.Default, x.ID)
+			}
+		}
+	}
+	return out
+}
 
 // text is Text in the matched language tag, with mu held for reading;
 // depth bounds nested messages.
@@ -314,20 +386,26 @@ func (c *Catalog) text(tag language.Tag, m Message, depth int) string {
 			data, copied = maps.Clone(m.Data), true
 		}
 		if depth >= maxNesting {
-			// Too deep to render: its plain text, never a Go struct.
-			data[k] = cmp.Or(inner.Default, inner.ID)
-			continue
+			// Too deep to nest further: rendered with its own nested
+			// messages flattened to their plain text.
+			inner.Data = flatten(inner.Data)
 		}
 		data[k] = c.text(tag, inner, depth+1)
 	}
 	cfg := &i18n.LocalizeConfig{MessageID: m.ID, TemplateData: data, PluralCount: m.PluralCount}
+	locs := []*i18n.Localizer{c.english}
 	if loc := c.localizers[tag]; loc != nil && loc != c.english {
-		if s, err := loc.Localize(cfg); usable(s, err) {
+		locs = []*i18n.Localizer{loc, c.english}
+	}
+	for _, loc := range locs {
+		s, err := loc.Localize(cfg)
+		if err != nil && s == "" && cfg.PluralCount != nil {
+			// A count go-i18n cannot read: the "other" form.
+			s, err = loc.Localize(&i18n.LocalizeConfig{MessageID: m.ID, TemplateData: data})
+		}
+		if usable(s, err) {
 			return s
 		}
-	}
-	if s, err := c.english.Localize(cfg); usable(s, err) {
-		return s
 	}
 	if m.Default != "" {
 		return m.Default

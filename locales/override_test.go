@@ -1,6 +1,7 @@
 package locales_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -32,6 +33,8 @@ func TestMatchKeepsTheLanguage(t *testing.T) {
 	for _, tc := range []struct{ accept, want string }{
 		{"nb", "en"}, {"no", "en"}, {"be", "en"}, {"eu", "en"}, {"gl", "en"}, {"ms", "en"}, {"mr", "en"},
 		{"nb, de;q=0.5", "de"}, {"be, uk;q=0.9", "uk"}, {"iw", "he"}, {"in", "id"}, {"zh-TW", "zh-Hant"},
+		// Macrolanguage members the matcher rates Exact.
+		{"cmn", "zh-Hans"}, {"cmn-Hant-TW", "zh-Hant"}, {"pes", "fa"}, {"arb", "ar"},
 	} {
 		if got := c.Match(tc.accept).String(); got != tc.want {
 			t.Errorf("Match(%q) = %s, want %s", tc.accept, got, tc.want)
@@ -53,6 +56,19 @@ func TestNumberTypesAsCounts(t *testing.T) {
 	if got := c.Text("pl", locales.N("request.throttled", 2.5, "Seconds", 2.5)); got == "request.throttled" || !strings.Contains(got, "2.5") {
 		t.Errorf("float count: %q", got)
 	}
+	type seconds int
+	for _, n := range []any{seconds(5), json.Number("5")} {
+		if got := c.Text("pl", locales.N("request.throttled", n, "Seconds", 5)); got != want {
+			t.Errorf("count %T: %q, want %q", n, got, want)
+		}
+	}
+	// Counts go-i18n cannot read still give the language's "other" form.
+	other := c.Text("pl", locales.N("request.throttled", "1.5", "Seconds", "x"))
+	for _, n := range []any{uint64(1 << 63), 1e21, struct{}{}} {
+		if got := c.Text("pl", locales.N("request.throttled", n, "Seconds", "x")); got != other {
+			t.Errorf("count %v: %q, want the other form %q", n, got, other)
+		}
+	}
 }
 
 // TestNestingTooDeep: a message nested deeper than rendered shows its
@@ -68,6 +84,27 @@ func TestNestingTooDeep(t *testing.T) {
 	}
 	if !strings.Contains(got, "innermost") {
 		t.Fatalf("the innermost text is missing: %q", got)
+	}
+	// A message at the limit still renders its own text (its key found).
+	deep := locales.M("csrf.failed", "Reason", locales.M("csrf.failed", "Reason", locales.M("password.too_similar", "Field", locales.M("attr.username"))))
+	start, _, _ := strings.Cut(c.Text("de", locales.M("password.too_similar", "Field", "X")), "X")
+	if got := c.Text("de", deep); !strings.Contains(got, start) || strings.Contains(got, "{") || strings.Contains(got, "map[") {
+		t.Fatalf("deep German: %q, want the German similarity sentence inside", got)
+	}
+}
+
+// TestAddFileRefusesBrokenTemplates: a catalog file with a text that
+// cannot render is refused whole.
+func TestAddFileRefusesBrokenTemplates(t *testing.T) {
+	t.Parallel()
+	c := locales.New()
+	for _, file := range []string{`{"login.disabled": "{{.X"}`, `{"request.throttled": {"one": "ok {{.Seconds}}", "other": "{{end}}"}}`} {
+		if err := c.AddFile("de.json", []byte(file)); err == nil {
+			t.Errorf("AddFile accepted %s", file)
+		}
+	}
+	if got := c.Text("de", locales.M("login.disabled")); strings.Contains(got, "{{") {
+		t.Fatalf("a refused file changed the catalog: %q", got)
 	}
 }
 

@@ -2,6 +2,8 @@ package endpoints
 
 import (
 	"context"
+	"net/http"
+	"runtime/debug"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,8 +25,8 @@ func (h *API[U]) lang(c *gin.Context) string {
 			return s
 		}
 	}
-	// Set first: a hook that panics is not asked again by the 503 that
-	// answers its panic.
+	// Set first: a hook that calls back into an answer with text does not
+	// recurse.
 	c.Set(langKey, "en")
 	want := ""
 	if h.Language != nil {
@@ -42,13 +44,19 @@ func (h *API[U]) lang(c *gin.Context) string {
 }
 
 // askLanguage calls Settings.Language; a panic in it is logged and the
-// header decides instead.
+// header decides instead (http.ErrAbortHandler goes on up, as net/http
+// means it to).
 func (h *API[U]) askLanguage(c *gin.Context) (lang string) {
 	defer func() {
-		if r := recover(); r != nil {
-			h.Log.ErrorContext(c.Request.Context(), "restauth: Config.Language panicked", "path", c.FullPath(), "panic", r)
-			lang = ""
+		r := recover()
+		if r == nil {
+			return
 		}
+		if r == http.ErrAbortHandler {
+			panic(r)
+		}
+		h.Log.ErrorContext(c.Request.Context(), "restauth: Config.Language panicked", "path", c.FullPath(), "panic", r, "stack", string(debug.Stack()))
+		lang = ""
 	}()
 	return h.Language(c)
 }
