@@ -144,14 +144,13 @@ func otherLanguages(files map[string]*catalogFile) []string {
 	return out
 }
 
-// templateActions returns the actions of text parsed as a Go template,
-// such as "{{.Max}}", each with how often it occurs.
-func templateActions(text string) (map[string]int, error) {
+// eachNode parses text as a Go template and calls fn with every node of
+// it, control structures, pipelines and their arguments included.
+func eachNode(text string, fn func(parse.Node)) error {
 	trees, err := parse.Parse("t", text, "{{", "}}")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make(map[string]int)
 	var walk func(parse.Node)
 	walk = func(n parse.Node) {
 		switch n := n.(type) {
@@ -162,54 +161,17 @@ func templateActions(text string) (map[string]int, error) {
 			for _, c := range n.Nodes {
 				walk(c)
 			}
-		case *parse.ActionNode:
-			out[n.String()]++
-		case *parse.IfNode:
-			out["{{if "+n.Pipe.String()+"}}"]++
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			out["{{range "+n.Pipe.String()+"}}"]++
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			out["{{with "+n.Pipe.String()+"}}"]++
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			out[n.String()]++
-		}
-	}
-	for _, tree := range trees {
-		walk(tree.Root)
-	}
-	return out, nil
-}
-
-// templateFields returns the field names (".Max" -> "Max") the template
-// text uses.
-func templateFields(text string) (map[string]bool, error) {
-	trees, err := parse.Parse("t", text, "{{", "}}")
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool)
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n == nil {
-				return
-			}
-			for _, c := range n.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
+			return
 		case *parse.PipeNode:
 			if n == nil {
 				return
 			}
+		}
+		fn(n)
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
 			for _, c := range n.Cmds {
 				walk(c)
 			}
@@ -217,8 +179,6 @@ func templateFields(text string) (map[string]bool, error) {
 			for _, a := range n.Args {
 				walk(a)
 			}
-		case *parse.FieldNode:
-			out[strings.Join(n.Ident, ".")] = true
 		case *parse.IfNode:
 			walk(n.Pipe)
 			walk(n.List)
@@ -236,7 +196,40 @@ func templateFields(text string) (map[string]bool, error) {
 	for _, tree := range trees {
 		walk(tree.Root)
 	}
-	return out, nil
+	return nil
+}
+
+// templateActions returns the actions of text parsed as a Go template,
+// such as "{{.Max}}", each with how often it occurs.
+func templateActions(text string) (map[string]int, error) {
+	out := make(map[string]int)
+	err := eachNode(text, func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			out[n.String()]++
+		case *parse.IfNode:
+			out["{{if "+n.Pipe.String()+"}}"]++
+		case *parse.RangeNode:
+			out["{{range "+n.Pipe.String()+"}}"]++
+		case *parse.WithNode:
+			out["{{with "+n.Pipe.String()+"}}"]++
+		case *parse.TemplateNode:
+			out[n.String()]++
+		}
+	})
+	return out, err
+}
+
+// templateFields returns the field names (".Max" -> "Max") the template
+// text uses.
+func templateFields(text string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	err := eachNode(text, func(n parse.Node) {
+		if f, ok := n.(*parse.FieldNode); ok {
+			out[strings.Join(f.Ident, ".")] = true
+		}
+	})
+	return out, err
 }
 
 // render executes text as a Go template with data, failing on a field
